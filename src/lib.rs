@@ -1,0 +1,21 @@
+//! gped: Generalized Bayesian Posterior Expectation Distillation (Vadera, Jalaian, Marlin,
+//! UAI 2020). A teacher network's posterior is sampled online with SGLD; after burn-in, every
+//! H teacher steps, student networks take one optimiser step towards the teacher's value of a
+//! posterior expectation (the predictive distribution, the expected entropy, ...). One forward
+//! pass of the students then gives the predictive distribution and its split into aleatoric and
+//! epistemic uncertainty.
+//!
+//! The folders follow the paper: `data` (datasets, occlusion, the distillation pool D'),
+//! `nn` (the small NN engine), `model` (teacher and student architectures), `optim` (the students'
+//! optimisers), `sampler` (SGLD), `config` (a run's settings).
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod model;
+pub mod nn;
+pub mod optim;
+pub mod sampler;
+
+pub use error::{Error, Result};

@@ -1,0 +1,69 @@
+//! The contract every layer of the engine follows: a forward pass over a batch and an explicit
+//! backward pass that accumulates parameter gradients into preallocated buffers. Activations are
+//! row-major `[batch, features]` where `features = channels * height * width` (NCHW per
+//! example, as in PyTorch). A layer owns the scratch it needs (im2col columns, pooling argmax,
+//! dropout masks) and grows it only when it sees a larger batch, so a training step allocates
+//! nothing once the buffers exist.
+
+/// Shape of one example's activation: channels x height x width (a flat vector is `[n, 1, 1]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl Shape {
+    /// An image-shaped activation.
+    pub fn image(channels: usize, height: usize, width: usize) -> Self {
+        Shape {
+            channels,
+            height,
+            width,
+        }
+    }
+
+    /// A flat vector of `n` features.
+    pub fn flat(n: usize) -> Self {
+        Shape::image(n, 1, 1)
+    }
+
+    /// Number of scalars per example.
+    pub fn size(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+}
+
+/// One layer of a feed-forward network.
+///
+/// `params` and `grads` are the whole network's flat buffers (see
+/// [`ParamSet`](super::params::ParamSet)); a layer with parameters knows the ranges of its own
+/// tensors inside them.
+pub trait Layer: Send {
+    /// Shape of one example of the output.
+    fn output_shape(&self) -> Shape;
+
+    /// `input` is `[batch, in_size]`, `output` is `[batch, out_size]` (overwritten).
+    /// `train` switches dropout on.
+    fn forward(&mut self, params: &[f32], input: &[f32], output: &mut [f32], batch: usize, train: bool);
+
+    /// Given the forward pass's `input` and `output` and `grad_output` = dL/d output,
+    /// adds dL/d params into `grads` and, when `grad_input` is given, overwrites it with
+    /// dL/d input. Must follow a `forward` on the same batch.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &mut self,
+        params: &[f32],
+        grads: &mut [f32],
+        input: &[f32],
+        output: &[f32],
+        grad_output: &[f32],
+        grad_input: Option<&mut [f32]>,
+        batch: usize,
+    );
+
+    /// Multiply-accumulate count of one example's forward pass (for FLOPs: 2 x this).
+    fn macs_per_example(&self) -> usize {
+        0
+    }
+}
