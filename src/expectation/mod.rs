@@ -1,0 +1,10 @@
+//! Posterior expectations E_{p(theta|D)}[g(x, theta)] and their estimators. A target `g` says
+//! what the teacher's value is at an input and how a student predicts and is scored against it;
+//! an estimator (U_s, Eq. 9, or U_o, Eq. 10) turns the current sample's values into the
+//! student's training targets.
+
+pub mod estimator;
+// pub mod target; (lands with nn::loss)
+
+pub use estimator::{CurrentSample, Estimator, RunningMean};
+// target re-exports land with nn::loss
