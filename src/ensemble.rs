@@ -1,0 +1,172 @@
+//! The teacher's test-set ensemble, streamed: after burn-in the teacher's predictive
+//! probabilities and their entropies on a fixed set of inputs are added to running sums every
+//! `eval.every` steps, never storing a sample. The means are the Monte Carlo estimates of the
+//! posterior predictive p(y|x,D) and the expected entropy E[H[p(y|x,theta)]].
+
+use crate::io::write_atomic;
+use crate::metrics::entropy;
+use crate::{Error, Result};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Running sums of a teacher's predictions over posterior samples on `n` inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ensemble {
+    classes: usize,
+    /// `[n, classes]` sums of p(y|x, theta_s).
+    prob_sums: Vec<f64>,
+    /// `[n]` sums of H[p(.|x, theta_s)].
+    entropy_sums: Vec<f64>,
+    samples: u64,
+}
+
+impl Ensemble {
+    /// Empty sums for `n` inputs and `classes` classes.
+    pub fn new(n: usize, classes: usize) -> Self {
+        Ensemble {
+            classes,
+            prob_sums: vec![0.0; n * classes],
+            entropy_sums: vec![0.0; n],
+            samples: 0,
+        }
+    }
+
+    /// Number of inputs.
+    pub fn len(&self) -> usize {
+        self.entropy_sums.len()
+    }
+
+    /// Whether it covers no input.
+    pub fn is_empty(&self) -> bool {
+        self.entropy_sums.is_empty()
+    }
+
+    /// Posterior samples added so far.
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// Adds the predictive probabilities `[len, classes]` of inputs `start..start+rows` of one
+    /// posterior sample. Call [`Ensemble::finish_sample`] once all inputs of the sample are in.
+    pub fn add_rows(&mut self, start: usize, probs: &[f32]) {
+        let k = self.classes;
+        for (r, row) in probs.chunks_exact(k).enumerate() {
+            let i = start + r;
+            for (sum, &p) in self.prob_sums[i * k..(i + 1) * k].iter_mut().zip(row) {
+                *sum += p as f64;
+            }
+            self.entropy_sums[i] += entropy(row);
+        }
+    }
+
+    /// Counts one more posterior sample.
+    pub fn finish_sample(&mut self) {
+        self.samples += 1;
+    }
+
+    /// The ensemble's predictive distribution `[len, classes]` (zeros before any sample).
+    pub fn mean_probs(&self) -> Vec<f32> {
+        let s = self.samples.max(1) as f64;
+        self.prob_sums.iter().map(|&v| (v / s) as f32).collect()
+    }
+
+    /// The ensemble's expected entropy per input `[len]`.
+    pub fn mean_entropy(&self) -> Vec<f32> {
+        let s = self.samples.max(1) as f64;
+        self.entropy_sums.iter().map(|&v| (v / s) as f32).collect()
+    }
+
+    /// Serialises the sums as safetensors (F64 `prob_sums` `[n, classes]`, `entropy_sums`
+    /// `[n]`, and the sample count in the metadata).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let probs: Vec<u8> = self.prob_sums.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let ents: Vec<u8> = self.entropy_sums.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let n = self.len();
+        let err = |e: safetensors::SafeTensorError| Error::InvalidArgument(format!("ensemble: {e}"));
+        let views = vec![
+            ("prob_sums", TensorView::new(Dtype::F64, vec![n, self.classes], &probs).map_err(err)?),
+            ("entropy_sums", TensorView::new(Dtype::F64, vec![n], &ents).map_err(err)?),
+        ];
+        let meta = HashMap::from([("samples".to_string(), self.samples.to_string())]);
+        safetensors::serialize(views, Some(meta)).map_err(err)
+    }
+
+    /// Writes the sums to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, &self.to_bytes()?)
+    }
+
+    /// Reads sums written by [`Ensemble::save`].
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bad = |detail: String| Error::format(path, "ensemble safetensors", detail);
+        let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+        let file = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+        let samples = meta
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get("samples"))
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("metadata `samples` missing or not a number".into()))?;
+        let read = |name: &str, rank: usize| -> Result<(Vec<usize>, Vec<f64>)> {
+            let t = file.tensor(name).map_err(|_| Error::MissingTensor {
+                path: path.to_path_buf(),
+                name: name.into(),
+            })?;
+            if t.dtype() != Dtype::F64 || t.shape().len() != rank {
+                return Err(bad(format!("`{name}`: expected F64 of rank {rank}")));
+            }
+            let v = t.data().chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
+            Ok((t.shape().to_vec(), v))
+        };
+        let (shape, prob_sums) = read("prob_sums", 2)?;
+        let (eshape, entropy_sums) = read("entropy_sums", 1)?;
+        if eshape[0] != shape[0] {
+            return Err(bad(format!("`entropy_sums` has {} rows, `prob_sums` {}", eshape[0], shape[0])));
+        }
+        Ok(Ensemble {
+            classes: shape[1],
+            prob_sums,
+            entropy_sums,
+            samples,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn means_are_averages_over_samples() {
+        // Two inputs, two classes; samples [0.2,0.8 | 1,0] and [0.6,0.4 | 0,1]:
+        // mean probs [0.4,0.6 | 0.5,0.5]; mean entropy of input 1 = (0 + 0)/2 = 0,
+        // of input 0 = (H(0.2) + H(0.6))/2 with H(p) = -p ln p - (1-p) ln(1-p).
+        let mut e = Ensemble::new(2, 2);
+        e.add_rows(0, &[0.2, 0.8, 1.0, 0.0]);
+        e.finish_sample();
+        e.add_rows(0, &[0.6, 0.4]);
+        e.add_rows(1, &[0.0, 1.0]);
+        e.finish_sample();
+        let p = e.mean_probs();
+        for (a, b) in p.iter().zip([0.4, 0.6, 0.5, 0.5]) {
+            assert!((a - b).abs() < 1e-7);
+        }
+        let h = |p: f64| -p * p.ln() - (1.0 - p) * (1.0 - p).ln();
+        let ent = e.mean_entropy();
+        assert!((ent[0] as f64 - (h(0.2) + h(0.6)) / 2.0).abs() < 1e-6);
+        assert_eq!(ent[1], 0.0);
+    }
+
+    #[test]
+    fn save_load_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ens.safetensors");
+        let mut e = Ensemble::new(3, 2);
+        e.add_rows(0, &[0.1, 0.9, 0.5, 0.5, 0.3, 0.7]);
+        e.finish_sample();
+        e.save(&path).unwrap();
+        assert_eq!(Ensemble::load(&path).unwrap(), e);
+    }
+}
