@@ -1,7 +1,11 @@
 //! The command line: clap definitions of gped's subcommands and the code that runs each one
 //! by calling the library. `main.rs` only parses and maps errors to exit codes.
 
+mod config;
+
 use clap::{Parser, Subcommand};
+
+pub use config::{ConfigArgs, ConfigCommand};
 
 /// gped: distil a Bayesian neural network's posterior expectations into small students.
 #[derive(Debug, Parser)]
@@ -13,9 +17,14 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Show a run configuration or the default one.
+    Config(ConfigArgs),
+}
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> crate::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Config(args) => config::run(args),
+    }
 }

@@ -1,0 +1,274 @@
+//! The named choices of a run configuration (dataset, teacher architecture, posterior
+//! expectation g, estimator U, distillation loss l) and the facts about them that validation
+//! needs: each dataset's size and image shape, each architecture's input shape and hidden
+//! widths, and which losses suit which target. The data and model modules own the real
+//! datasets and networks; this is the small table they must agree with.
+
+use serde::{Deserialize, Serialize};
+
+/// A dataset known to gped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetName {
+    /// MNIST handwritten digits.
+    Mnist,
+    /// Fashion-MNIST (Zalando), the MNIST-shaped OOD set.
+    FashionMnist,
+    /// Kuzushiji-MNIST.
+    Kmnist,
+    /// CIFAR-10.
+    Cifar10,
+}
+
+/// Sizes and image shape of a dataset, as published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatasetInfo {
+    /// Number of training examples (N for the full set; also N', the size of the pool D').
+    pub train_size: usize,
+    /// Number of test examples.
+    pub test_size: usize,
+    /// Image shape as (height, width, channels).
+    pub shape: ImageShape,
+    /// Number of classes.
+    pub classes: usize,
+}
+
+/// Image shape as height, width, channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageShape {
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+    /// Colour channels.
+    pub channels: usize,
+}
+
+impl std::fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.height, self.width, self.channels)
+    }
+}
+
+const GREY_28: ImageShape = ImageShape {
+    height: 28,
+    width: 28,
+    channels: 1,
+};
+const COLOUR_32: ImageShape = ImageShape {
+    height: 32,
+    width: 32,
+    channels: 3,
+};
+
+impl DatasetName {
+    /// The published sizes and shape of the dataset: MNIST, Fashion-MNIST and KMNIST have
+    /// 60000 training and 10000 test images of 28x28x1; CIFAR-10 has 50000 and 10000 of 32x32x3.
+    pub fn info(self) -> DatasetInfo {
+        match self {
+            DatasetName::Mnist | DatasetName::FashionMnist | DatasetName::Kmnist => DatasetInfo {
+                train_size: 60_000,
+                test_size: 10_000,
+                shape: GREY_28,
+                classes: 10,
+            },
+            DatasetName::Cifar10 => DatasetInfo {
+                train_size: 50_000,
+                test_size: 10_000,
+                shape: COLOUR_32,
+                classes: 10,
+            },
+        }
+    }
+
+    /// The name as written in a config file (e.g. `fashion-mnist`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetName::Mnist => "mnist",
+            DatasetName::FashionMnist => "fashion-mnist",
+            DatasetName::Kmnist => "kmnist",
+            DatasetName::Cifar10 => "cifar10",
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Teacher (and student) architecture, appendix A.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    /// 784-400-400-10 fully connected, ReLU (Balan et al.'s net).
+    Fcnn,
+    /// Conv(10,k4)-Pool2-Conv(20,k4)-Pool2-FC80-FC10, ReLU.
+    MnistCnn,
+    /// Conv(16,k5)-Pool2-Conv(32,k5)-Pool2-FC200-FC50-FC10, ReLU.
+    CifarCnn,
+}
+
+impl Arch {
+    /// The image shape the architecture takes.
+    pub fn input_shape(self) -> ImageShape {
+        match self {
+            Arch::Fcnn | Arch::MnistCnn => GREY_28,
+            Arch::CifarCnn => COLOUR_32,
+        }
+    }
+
+    /// The teacher's hidden widths (units or channels) scaled by K1 and by K2 respectively;
+    /// a student with multipliers (K1, K2) has widths floor(w K1) and floor(w K2).
+    pub fn scaled_widths(self) -> (&'static [usize], &'static [usize]) {
+        match self {
+            Arch::Fcnn => (&[400], &[400]),
+            Arch::MnistCnn => (&[10, 20], &[80]),
+            Arch::CifarCnn => (&[16, 32], &[200, 50]),
+        }
+    }
+
+    /// The name as written in a config file (e.g. `mnist-cnn`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::Fcnn => "fcnn",
+            Arch::MnistCnn => "mnist-cnn",
+            Arch::CifarCnn => "cifar-cnn",
+        }
+    }
+}
+
+/// The posterior expectation g(y, x, theta) a student learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// The posterior predictive: g = p(y|x,theta), a softmax over the classes.
+    Predictive,
+    /// The expected entropy: g = H[p(.|x,theta)], one positive output (aleatoric uncertainty).
+    Entropy,
+    /// The marginal variance: g = p(y|x,theta)(1 - p(y|x,theta)), one output per class.
+    Variance,
+}
+
+impl Target {
+    /// The losses that suit the target: the predictive takes any distribution loss, the
+    /// entropy and the variance take L1.
+    pub fn allowed_losses(self) -> &'static [Loss] {
+        match self {
+            Target::Predictive => &[
+                Loss::CrossEntropy,
+                Loss::InverseKl,
+                Loss::SymmetricKl,
+                Loss::L1,
+            ],
+            Target::Entropy | Target::Variance => &[Loss::L1],
+        }
+    }
+
+    /// The name as written in a config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Predictive => "predictive",
+            Target::Entropy => "entropy",
+            Target::Variance => "variance",
+        }
+    }
+}
+
+/// The estimator U of the expectation at a distillation input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Estimator {
+    /// U_s (Eq. 9): the current sample's value g(x_i, theta_t).
+    Sample,
+    /// U_o (Eq. 10): the running mean over the samples seen at x_i.
+    RunningMean,
+}
+
+/// The distillation loss l(g_hat, f).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Loss {
+    /// -sum_y g_hat_y log f_y.
+    CrossEntropy,
+    /// KL(f || g_hat).
+    InverseKl,
+    /// KL(g_hat || f) + KL(f || g_hat).
+    SymmetricKl,
+    /// sum |g_hat - f|.
+    L1,
+}
+
+impl Loss {
+    /// The name as written in a config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "cross-entropy",
+            Loss::InverseKl => "inverse-kl",
+            Loss::SymmetricKl => "symmetric-kl",
+            Loss::L1 => "l1",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `as_str` must agree with serde's kebab-case names, since error messages use it.
+    #[test]
+    fn as_str_matches_serde_names() {
+        #[derive(Serialize)]
+        struct W<T> {
+            v: T,
+        }
+        fn serde_name<T: Serialize>(v: T) -> String {
+            let text = toml::to_string(&W { v }).unwrap();
+            text.trim()
+                .trim_start_matches("v = ")
+                .trim_matches('"')
+                .to_string()
+        }
+        for d in [
+            DatasetName::Mnist,
+            DatasetName::FashionMnist,
+            DatasetName::Kmnist,
+            DatasetName::Cifar10,
+        ] {
+            assert_eq!(serde_name(d), d.as_str());
+        }
+        for a in [Arch::Fcnn, Arch::MnistCnn, Arch::CifarCnn] {
+            assert_eq!(serde_name(a), a.as_str());
+        }
+        for t in [Target::Predictive, Target::Entropy, Target::Variance] {
+            assert_eq!(serde_name(t), t.as_str());
+        }
+        for l in [
+            Loss::CrossEntropy,
+            Loss::InverseKl,
+            Loss::SymmetricKl,
+            Loss::L1,
+        ] {
+            assert_eq!(serde_name(l), l.as_str());
+        }
+    }
+
+    /// Sizes from the datasets' publications: MNIST/Fashion-MNIST/KMNIST 60000+10000 28x28
+    /// grey; CIFAR-10 50000+10000 32x32 colour.
+    #[test]
+    fn dataset_sizes_are_the_published_ones() {
+        assert_eq!(DatasetName::Mnist.info().train_size, 60_000);
+        assert_eq!(DatasetName::Kmnist.info().shape, GREY_28);
+        assert_eq!(DatasetName::Cifar10.info().train_size, 50_000);
+        assert_eq!(DatasetName::Cifar10.info().shape.channels, 3);
+        assert_eq!(
+            Arch::CifarCnn.input_shape(),
+            DatasetName::Cifar10.info().shape
+        );
+        assert_eq!(
+            Arch::MnistCnn.input_shape(),
+            DatasetName::FashionMnist.info().shape
+        );
+    }
+}

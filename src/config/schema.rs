@@ -1,0 +1,399 @@
+//! The run configuration as plain serde data: one struct per TOML table, each field with its
+//! meaning and default. A missing key takes its default and an unknown key is an error naming
+//! it. The values are not yet checked; `RunConfig::validate` does that once, at the boundary.
+//! The defaults are the paper's MNIST/FCNN settings (appendix A.1-A.2).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::choices::{Arch, DatasetName, Estimator, Loss, Target};
+
+/// Everything a run needs, as read from a TOML file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Master seed; every random stream of the run derives from it. Default 0.
+    pub seed: u64,
+    /// Worker threads; 0 = all cores. Default 0.
+    pub threads: usize,
+    /// The dataset and its preparation.
+    pub data: DataConfig,
+    /// The teacher network.
+    pub teacher: TeacherConfig,
+    /// The SGLD sampler of the teacher's posterior (Eq. 7).
+    pub sampler: SamplerConfig,
+    /// Iteration count T and burn-in B.
+    pub schedule: ScheduleConfig,
+    /// How distillation minibatches S' are drawn from the pool D'.
+    pub pool: PoolConfig,
+    /// One student per posterior expectation. Default: `predictive` (posterior predictive, U_s,
+    /// cross-entropy, H = 100) and `entropy` (expected entropy, U_o, L1, H = 10).
+    pub students: Vec<StudentConfig>,
+    /// Test-set evaluation and metric logging.
+    pub eval: EvalConfig,
+    /// Where the run writes its outputs.
+    pub output: OutputConfig,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            seed: 0,
+            threads: 0,
+            data: DataConfig::default(),
+            teacher: TeacherConfig::default(),
+            sampler: SamplerConfig::default(),
+            schedule: ScheduleConfig::default(),
+            pool: PoolConfig::default(),
+            students: vec![StudentConfig::default(), StudentConfig::default_entropy()],
+            eval: EvalConfig::default(),
+            output: OutputConfig::default(),
+        }
+    }
+}
+
+/// `[data]`: the dataset D and its preparation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// The dataset. Default `mnist`.
+    pub dataset: DatasetName,
+    /// Folder holding the datasets; "" = the `--data-dir` flag, else `$GPED_DATA_DIR`, else
+    /// `./data`. Default "".
+    pub dir: PathBuf,
+    /// m: side of the square occluded (set to 0) in every training and test image, 0 = none;
+    /// must be smaller than the image side. Default 0.
+    pub mask_size: usize,
+    /// n: size of the teacher's training subset of D, 0 = all; at most the training set size.
+    /// The pool D' is always the whole training set. Default 0.
+    pub train_subset: usize,
+    /// Out-of-distribution dataset for evaluation, "" = none; must have the dataset's image
+    /// shape. Default "".
+    #[serde(with = "empty_as_none")]
+    pub ood: Option<DatasetName>,
+    /// Check the MD5 of the dataset files. Default true.
+    pub verify_checksums: bool,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            dataset: DatasetName::Mnist,
+            dir: PathBuf::new(),
+            mask_size: 0,
+            train_subset: 0,
+            ood: None,
+            verify_checksums: true,
+        }
+    }
+}
+
+impl DataConfig {
+    /// The folder holding the datasets: `dir` when set, else `flag` (the `--data-dir` flag),
+    /// else `$GPED_DATA_DIR`, else `./data`.
+    pub fn resolve_dir(&self, flag: Option<&Path>) -> PathBuf {
+        resolve_data_dir(&self.dir, flag, std::env::var_os("GPED_DATA_DIR"))
+    }
+}
+
+fn resolve_data_dir(dir: &Path, flag: Option<&Path>, env: Option<OsString>) -> PathBuf {
+    if !dir.as_os_str().is_empty() {
+        return dir.to_path_buf();
+    }
+    if let Some(flag) = flag.filter(|f| !f.as_os_str().is_empty()) {
+        return flag.to_path_buf();
+    }
+    match env.filter(|e| !e.is_empty()) {
+        Some(env) => PathBuf::from(env),
+        None => PathBuf::from("data"),
+    }
+}
+
+/// `[teacher]`: the teacher network p(y|x,theta).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TeacherConfig {
+    /// Architecture; must take the dataset's image shape (`fcnn` and `mnist-cnn` 28x28x1,
+    /// `cifar-cnn` 32x32x3). Students use the same architecture scaled by their widths.
+    /// Default `fcnn`.
+    pub arch: Arch,
+}
+
+impl Default for TeacherConfig {
+    fn default() -> Self {
+        TeacherConfig { arch: Arch::Fcnn }
+    }
+}
+
+/// `[sampler]`: SGLD, Eq. 7, with a spherical Gaussian prior of precision tau.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamplerConfig {
+    /// eta: the fixed step size, > 0. Default 4e-6 (the paper's MNIST value; 2e-6 for CIFAR-10).
+    pub step_size: f64,
+    /// tau: the prior precision, >= 0. Default 10.
+    pub prior_precision: f64,
+    /// M: teacher minibatch size, > 0 and at most the training subset size. Default 100.
+    pub batch_size: usize,
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        SamplerConfig {
+            step_size: 4e-6,
+            prior_precision: 10.0,
+            batch_size: 100,
+        }
+    }
+}
+
+/// `[schedule]`: how long the chain runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// T: teacher iterations, > 0. Default 1000000.
+    pub iterations: u64,
+    /// B: burn-in iterations, < T; no distillation or ensembling before it. Default 1000
+    /// (the paper's MNIST value; 10000 for CIFAR-10).
+    pub burn_in: u64,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            iterations: 1_000_000,
+            burn_in: 1000,
+        }
+    }
+}
+
+/// `[pool]`: distillation minibatches S' from D' (all training inputs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoolConfig {
+    /// M': distillation minibatch size, > 0 and at most the training set size. Default 100.
+    pub batch_size: usize,
+    /// Std of the Gaussian noise added to each distillation input, >= 0. Default 0.001.
+    pub input_noise_std: f64,
+    /// Clamp noisy inputs to [0, 1]. Default false.
+    pub clamp: bool,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            batch_size: 100,
+            input_noise_std: 0.001,
+            clamp: false,
+        }
+    }
+}
+
+/// `[[students]]`: one student f(y,x|phi) distilling one posterior expectation. A field missing
+/// from a student takes the value of the default `predictive` student.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StudentConfig {
+    /// Unique, non-empty name of characters `[a-z0-9_-]`; names the student's outputs.
+    /// Default `predictive`.
+    pub name: String,
+    /// The expectation g: `predictive`, `entropy` or `variance`. Default `predictive`.
+    pub target: Target,
+    /// The estimator U: `sample` (U_s, Eq. 9) or `running-mean` (U_o, Eq. 10). Default `sample`.
+    pub estimator: Estimator,
+    /// The loss l: `cross-entropy`, `inverse-kl`, `symmetric-kl` or `l1` for the predictive;
+    /// `l1` for the entropy and the variance. Default `cross-entropy`.
+    pub loss: Loss,
+    /// H: the student steps every H teacher iterations after burn-in, > 0. Default 100.
+    pub thinning: u64,
+    /// K1, K2: width multipliers of the teacher's architecture, > 0; every resulting layer
+    /// width floor(w K) must be >= 1. Default [1.0, 1.0].
+    #[serde(deserialize_with = "exactly_two")]
+    pub width: [f64; 2],
+    /// Dropout probability of the student's hidden layers while training, in [0, 1).
+    /// Default 0.5.
+    pub dropout: f64,
+    /// alpha: Adam learning rate, > 0. Default 1e-3.
+    pub learning_rate: f64,
+    /// Adam L2 weight decay, >= 0. Default 0.
+    pub weight_decay: f64,
+    /// StepLR: multiply the learning rate by `lr_decay_factor` every this many student steps,
+    /// 0 = never. Default 0.
+    pub lr_decay_every: u64,
+    /// StepLR factor, in (0, 1]. Default 0.5.
+    pub lr_decay_factor: f64,
+}
+
+impl Default for StudentConfig {
+    /// The posterior-predictive student of Table 1: U_s, cross-entropy, H = 100.
+    fn default() -> Self {
+        StudentConfig {
+            name: "predictive".to_string(),
+            target: Target::Predictive,
+            estimator: Estimator::Sample,
+            loss: Loss::CrossEntropy,
+            thinning: 100,
+            width: [1.0, 1.0],
+            dropout: 0.5,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            lr_decay_every: 0,
+            lr_decay_factor: 0.5,
+        }
+    }
+}
+
+impl StudentConfig {
+    /// The expected-entropy student of Table 1: U_o, L1, H = 10, otherwise as the default.
+    pub fn default_entropy() -> Self {
+        StudentConfig {
+            name: "entropy".to_string(),
+            target: Target::Entropy,
+            estimator: Estimator::RunningMean,
+            loss: Loss::L1,
+            thinning: 10,
+            ..StudentConfig::default()
+        }
+    }
+}
+
+/// `[eval]`: the teacher's test-set ensemble and metric logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// After burn-in, add the teacher's test-set predictions to the ensemble every this many
+    /// iterations, > 0. Default 1000.
+    pub every: u64,
+    /// Write a `metrics.jsonl` line every this many iterations, > 0. Default 1000.
+    pub log_every: u64,
+    /// Batch size of test-set passes, > 0. Default 1000.
+    pub test_batch: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            every: 1000,
+            log_every: 1000,
+            test_batch: 1000,
+        }
+    }
+}
+
+/// `[output]`: where the run writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Parent folder of the run folders. Default `runs`.
+    pub dir: PathBuf,
+    /// Write a checkpoint every this many iterations, 0 = never. Default 0.
+    pub checkpoint_every: u64,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            dir: PathBuf::from("runs"),
+            checkpoint_every: 0,
+        }
+    }
+}
+
+/// Reads a list of exactly two numbers. (toml's reader fills a `[f64; 2]` from the first two
+/// elements of a longer list and drops the rest silently.)
+fn exactly_two<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 2], D::Error> {
+    let values = Vec::<f64>::deserialize(d)?;
+    <[f64; 2]>::try_from(values.as_slice()).map_err(|_| {
+        serde::de::Error::invalid_length(values.len(), &"a list of 2 numbers [K1, K2]")
+    })
+}
+
+/// Serde for an optional dataset name written as "" when absent (TOML has no null).
+mod empty_as_none {
+    use serde::de::IntoDeserializer;
+    use serde::de::value::StrDeserializer;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::DatasetName;
+
+    pub fn serialize<S: Serializer>(v: &Option<DatasetName>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(name) => name.serialize(s),
+            None => s.serialize_str(""),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DatasetName>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let name: StrDeserializer<'_, D::Error> = text.as_str().into_deserializer();
+        DatasetName::deserialize(name).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_papers_mnist_fcnn_settings() {
+        let c = RunConfig::default();
+        assert_eq!(c.seed, 0);
+        assert_eq!(c.data.dataset, DatasetName::Mnist);
+        assert_eq!(c.data.ood, None);
+        assert!(c.data.verify_checksums);
+        assert_eq!(c.teacher.arch, Arch::Fcnn);
+        assert_eq!(c.sampler.step_size, 4e-6);
+        assert_eq!(c.sampler.prior_precision, 10.0);
+        assert_eq!(c.sampler.batch_size, 100);
+        assert_eq!(
+            (c.schedule.iterations, c.schedule.burn_in),
+            (1_000_000, 1000)
+        );
+        assert_eq!(c.pool.input_noise_std, 0.001);
+        assert_eq!(c.students.len(), 2);
+        let (p, e) = (&c.students[0], &c.students[1]);
+        assert_eq!(
+            (p.name.as_str(), p.target, p.estimator),
+            ("predictive", Target::Predictive, Estimator::Sample)
+        );
+        assert_eq!((p.loss, p.thinning), (Loss::CrossEntropy, 100));
+        assert_eq!(
+            (e.name.as_str(), e.target, e.estimator),
+            ("entropy", Target::Entropy, Estimator::RunningMean)
+        );
+        assert_eq!((e.loss, e.thinning, e.dropout), (Loss::L1, 10, 0.5));
+        assert_eq!(e.learning_rate, 1e-3);
+        assert_eq!(c.output.dir, PathBuf::from("runs"));
+    }
+
+    #[test]
+    fn data_dir_precedence_is_config_then_flag_then_env_then_dot_data() {
+        let flag = Path::new("/flag");
+        let env = Some(OsString::from("/env"));
+        assert_eq!(
+            resolve_data_dir(Path::new("/cfg"), Some(flag), env.clone()),
+            PathBuf::from("/cfg")
+        );
+        assert_eq!(
+            resolve_data_dir(Path::new(""), Some(flag), env.clone()),
+            PathBuf::from("/flag")
+        );
+        assert_eq!(
+            resolve_data_dir(Path::new(""), None, env),
+            PathBuf::from("/env")
+        );
+        assert_eq!(
+            resolve_data_dir(Path::new(""), None, Some(OsString::new())),
+            PathBuf::from("data")
+        );
+        assert_eq!(
+            resolve_data_dir(Path::new(""), None, None),
+            PathBuf::from("data")
+        );
+    }
+}

@@ -1,0 +1,562 @@
+//! Validation at the boundary: `RunConfig::validate` checks every range and every rule that
+//! ties settings together (burn-in B < T, a mask smaller than the image, M <= n, a teacher
+//! architecture that takes the dataset's images, losses that suit their target, unique student
+//! names) and returns a `ValidConfig`, which the rest of gped trusts without checking again.
+//! Each error names the full key (`sampler.step_size`, `students[1].thinning`), the rule and
+//! the value found.
+
+use std::collections::HashSet;
+use std::ops::Deref;
+
+use super::choices::DatasetInfo;
+use super::schema::{RunConfig, StudentConfig};
+use crate::{Error, Result};
+
+/// A run configuration whose values have all been checked. Read it through `Deref`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidConfig(RunConfig);
+
+impl Deref for ValidConfig {
+    type Target = RunConfig;
+
+    fn deref(&self) -> &RunConfig {
+        &self.0
+    }
+}
+
+impl ValidConfig {
+    /// The checked configuration.
+    pub fn config(&self) -> &RunConfig {
+        &self.0
+    }
+
+    /// Gives the configuration back (to change it and validate again).
+    pub fn into_inner(self) -> RunConfig {
+        self.0
+    }
+
+    /// Sizes and image shape of the run's dataset.
+    pub fn dataset_info(&self) -> DatasetInfo {
+        self.0.data.dataset.info()
+    }
+
+    /// n: the size of the teacher's training set D (the subset, or the whole training set).
+    pub fn teacher_train_size(&self) -> usize {
+        effective_subset(&self.0)
+    }
+
+    /// N': the size of the distillation pool D' (always the whole training set).
+    pub fn pool_size(&self) -> usize {
+        self.dataset_info().train_size
+    }
+}
+
+impl RunConfig {
+    /// Checks every value; the first violation is returned as `Error::Config` naming its key.
+    pub fn validate(&self) -> Result<ValidConfig> {
+        check_data(self)?;
+        check_teacher_and_sampler(self)?;
+        let s = &self.schedule;
+        positive_int("schedule.iterations", s.iterations)?;
+        if s.burn_in >= s.iterations {
+            return Err(Error::config(
+                "schedule.burn_in",
+                format!(
+                    "must be < schedule.iterations ({}), found {}",
+                    s.iterations, s.burn_in
+                ),
+            ));
+        }
+        let p = &self.pool;
+        let pool_size = self.data.dataset.info().train_size;
+        positive_int("pool.batch_size", p.batch_size as u64)?;
+        at_most(
+            "pool.batch_size",
+            p.batch_size,
+            pool_size,
+            "the pool size (all training inputs)",
+        )?;
+        non_negative("pool.input_noise_std", p.input_noise_std)?;
+        check_students(self)?;
+        positive_int("eval.every", self.eval.every)?;
+        positive_int("eval.log_every", self.eval.log_every)?;
+        positive_int("eval.test_batch", self.eval.test_batch as u64)?;
+        Ok(ValidConfig(self.clone()))
+    }
+}
+
+fn effective_subset(c: &RunConfig) -> usize {
+    match c.data.train_subset {
+        0 => c.data.dataset.info().train_size,
+        n => n,
+    }
+}
+
+fn check_data(c: &RunConfig) -> Result<()> {
+    let d = &c.data;
+    let info = d.dataset.info();
+    let side = info.shape.height.min(info.shape.width);
+    if d.mask_size >= side {
+        return Err(Error::config(
+            "data.mask_size",
+            format!(
+                "must be < the image side of {} ({side}), found {}",
+                d.dataset, d.mask_size
+            ),
+        ));
+    }
+    at_most(
+        "data.train_subset",
+        d.train_subset,
+        info.train_size,
+        &format!("the {} training set size", d.dataset),
+    )?;
+    if let Some(ood) = d.ood {
+        if ood == d.dataset {
+            return Err(Error::config(
+                "data.ood",
+                format!("must differ from data.dataset, found {ood}"),
+            ));
+        }
+        if ood.info().shape != info.shape {
+            return Err(Error::config(
+                "data.ood",
+                format!(
+                    "must have the images of data.dataset {} ({}), found {ood} ({})",
+                    d.dataset,
+                    info.shape,
+                    ood.info().shape
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_teacher_and_sampler(c: &RunConfig) -> Result<()> {
+    let arch = c.teacher.arch;
+    let shape = c.data.dataset.info().shape;
+    if arch.input_shape() != shape {
+        return Err(Error::config(
+            "teacher.arch",
+            format!(
+                "must take the {shape} images of {}, found {} (which takes {})",
+                c.data.dataset,
+                arch.as_str(),
+                arch.input_shape()
+            ),
+        ));
+    }
+    let s = &c.sampler;
+    positive("sampler.step_size", s.step_size)?;
+    non_negative("sampler.prior_precision", s.prior_precision)?;
+    positive_int("sampler.batch_size", s.batch_size as u64)?;
+    at_most(
+        "sampler.batch_size",
+        s.batch_size,
+        effective_subset(c),
+        "the teacher's training set size n",
+    )
+}
+
+fn check_students(c: &RunConfig) -> Result<()> {
+    if c.students.is_empty() {
+        return Err(Error::config(
+            "students",
+            "must list at least one student, found none",
+        ));
+    }
+    let mut names = HashSet::new();
+    for (i, s) in c.students.iter().enumerate() {
+        let key = |field: &str| format!("students[{i}].{field}");
+        check_name(&key("name"), &s.name)?;
+        if !names.insert(s.name.as_str()) {
+            return Err(Error::config(
+                key("name"),
+                format!("must be unique, found `{}` twice", s.name),
+            ));
+        }
+        if !s.target.allowed_losses().contains(&s.loss) {
+            let allowed: Vec<&str> = s
+                .target
+                .allowed_losses()
+                .iter()
+                .map(|l| l.as_str())
+                .collect();
+            return Err(Error::config(
+                key("loss"),
+                format!(
+                    "must be one of {} for target `{}`, found `{}`",
+                    allowed.join(", "),
+                    s.target.as_str(),
+                    s.loss.as_str()
+                ),
+            ));
+        }
+        positive_int(&key("thinning"), s.thinning)?;
+        check_width(&key("width"), s, c)?;
+        if !(0.0..1.0).contains(&s.dropout) {
+            return Err(Error::config(
+                key("dropout"),
+                format!("must be in [0, 1), found {:?}", s.dropout),
+            ));
+        }
+        positive(&key("learning_rate"), s.learning_rate)?;
+        non_negative(&key("weight_decay"), s.weight_decay)?;
+        if !(s.lr_decay_factor > 0.0 && s.lr_decay_factor <= 1.0) {
+            return Err(Error::config(
+                key("lr_decay_factor"),
+                format!("must be in (0, 1], found {:?}", s.lr_decay_factor),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_name(key: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            key,
+            format!("must be non-empty, of characters [a-z0-9_-], found {name:?}"),
+        ))
+    }
+}
+
+/// K1 scales the first group of the architecture's hidden widths, K2 the second; every
+/// floor(w K) must be at least 1.
+fn check_width(key: &str, s: &StudentConfig, c: &RunConfig) -> Result<()> {
+    let arch = c.teacher.arch;
+    let (first, second) = arch.scaled_widths();
+    for (k, (&mult, widths)) in s.width.iter().zip([first, second]).enumerate() {
+        let name = if k == 0 { "K1" } else { "K2" };
+        if !(mult.is_finite() && mult > 0.0) {
+            return Err(Error::config(
+                key,
+                format!("{name} must be > 0, found {mult:?}"),
+            ));
+        }
+        let smallest = widths.iter().copied().min().unwrap_or(1);
+        if (smallest as f64 * mult).floor() < 1.0 {
+            return Err(Error::config(
+                key,
+                format!(
+                    "{name} = {mult:?} gives a layer of floor({smallest} x {mult:?}) = 0 units in {}; \
+                     must be >= {:?}",
+                    arch.as_str(),
+                    1.0 / smallest as f64
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn positive(key: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(
+            key,
+            format!("must be finite and > 0, found {v:?}"),
+        ))
+    }
+}
+
+fn non_negative(key: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(
+            key,
+            format!("must be finite and >= 0, found {v:?}"),
+        ))
+    }
+}
+
+fn positive_int(key: &str, v: u64) -> Result<()> {
+    if v > 0 {
+        Ok(())
+    } else {
+        Err(Error::config(key, "must be > 0, found 0"))
+    }
+}
+
+fn at_most(key: &str, v: usize, limit: usize, what: &str) -> Result<()> {
+    if v <= limit {
+        Ok(())
+    } else {
+        Err(Error::config(
+            key,
+            format!("must be <= {what} ({limit}), found {v}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Arch, DatasetName, Loss, Target};
+
+    /// Validates the default config changed by `edit`; returns the error's key and message.
+    fn invalid(edit: impl FnOnce(&mut RunConfig)) -> (String, String) {
+        let mut c = RunConfig::default();
+        edit(&mut c);
+        match c.validate() {
+            Ok(_) => panic!("expected a validation error for {c:?}"),
+            Err(Error::Config { key, message }) => (key, message),
+            Err(e) => panic!("expected a config error, got {e}"),
+        }
+    }
+
+    fn assert_invalid(edit: impl FnOnce(&mut RunConfig), want_key: &str, want_in_message: &str) {
+        let (key, message) = invalid(edit);
+        assert_eq!(key, want_key, "{message}");
+        assert!(
+            message.contains(want_in_message),
+            "`{message}` lacks `{want_in_message}`"
+        );
+    }
+
+    #[test]
+    fn default_is_valid() {
+        let v = RunConfig::default().validate().unwrap();
+        assert_eq!(v.teacher_train_size(), 60_000);
+        assert_eq!(v.pool_size(), 60_000);
+        assert_eq!(v.into_inner(), RunConfig::default());
+    }
+
+    #[test]
+    fn the_papers_settings_are_valid() {
+        // CIFAR-10 CNN, 10k subset, B = 10000, eta = 2e-6 (appendix A.2).
+        let mut c = RunConfig::default();
+        c.data.dataset = DatasetName::Cifar10;
+        c.data.train_subset = 10_000;
+        c.teacher.arch = Arch::CifarCnn;
+        c.sampler.step_size = 2e-6;
+        c.schedule.burn_in = 10_000;
+        c.pool.clamp = true;
+        let v = c.validate().unwrap();
+        assert_eq!((v.teacher_train_size(), v.pool_size()), (10_000, 50_000));
+        // MNIST with the largest mask of the paper, m = 25, and the smallest student tried.
+        let mut c = RunConfig::default();
+        c.data.mask_size = 25;
+        c.data.ood = Some(DatasetName::FashionMnist);
+        c.students[0].width = [0.01, 0.01];
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn sampler_ranges() {
+        assert_invalid(
+            |c| c.sampler.step_size = 0.0,
+            "sampler.step_size",
+            "> 0, found 0.0",
+        );
+        assert_invalid(
+            |c| c.sampler.step_size = -4e-6,
+            "sampler.step_size",
+            "found -4e-6",
+        );
+        assert_invalid(
+            |c| c.sampler.step_size = f64::NAN,
+            "sampler.step_size",
+            "NaN",
+        );
+        assert_invalid(
+            |c| c.sampler.prior_precision = -1.0,
+            "sampler.prior_precision",
+            ">= 0",
+        );
+        assert_invalid(|c| c.sampler.batch_size = 0, "sampler.batch_size", "> 0");
+        assert_invalid(
+            |c| {
+                c.data.train_subset = 50;
+                c.sampler.batch_size = 100;
+            },
+            "sampler.batch_size",
+            "(50), found 100",
+        );
+    }
+
+    #[test]
+    fn schedule_rules() {
+        assert_invalid(|c| c.schedule.iterations = 0, "schedule.iterations", "> 0");
+        assert_invalid(
+            |c| c.schedule.burn_in = 1_000_000,
+            "schedule.burn_in",
+            "< schedule.iterations (1000000)",
+        );
+    }
+
+    #[test]
+    fn data_rules_use_the_datasets_sizes() {
+        assert_invalid(
+            |c| c.data.mask_size = 28,
+            "data.mask_size",
+            "(28), found 28",
+        );
+        assert_invalid(
+            |c| c.data.train_subset = 60_001,
+            "data.train_subset",
+            "(60000), found 60001",
+        );
+        assert_invalid(
+            |c| {
+                c.data.dataset = DatasetName::Cifar10;
+                c.teacher.arch = Arch::CifarCnn;
+                c.data.train_subset = 60_000;
+            },
+            "data.train_subset",
+            "(50000)",
+        );
+        assert_invalid(
+            |c| c.data.ood = Some(DatasetName::Mnist),
+            "data.ood",
+            "must differ",
+        );
+        assert_invalid(
+            |c| c.data.ood = Some(DatasetName::Cifar10),
+            "data.ood",
+            "32x32x3",
+        );
+    }
+
+    #[test]
+    fn teacher_must_fit_the_dataset() {
+        assert_invalid(
+            |c| c.data.dataset = DatasetName::Cifar10,
+            "teacher.arch",
+            "found fcnn",
+        );
+        assert_invalid(
+            |c| c.teacher.arch = Arch::CifarCnn,
+            "teacher.arch",
+            "28x28x1",
+        );
+    }
+
+    #[test]
+    fn pool_and_eval_ranges() {
+        assert_invalid(|c| c.pool.batch_size = 0, "pool.batch_size", "> 0");
+        assert_invalid(|c| c.pool.batch_size = 60_001, "pool.batch_size", "(60000)");
+        assert_invalid(
+            |c| c.pool.input_noise_std = -0.1,
+            "pool.input_noise_std",
+            ">= 0",
+        );
+        assert_invalid(|c| c.eval.every = 0, "eval.every", "> 0");
+        assert_invalid(|c| c.eval.log_every = 0, "eval.log_every", "> 0");
+        assert_invalid(|c| c.eval.test_batch = 0, "eval.test_batch", "> 0");
+    }
+
+    #[test]
+    fn student_ranges_name_the_student_index() {
+        assert_invalid(
+            |c| c.students[1].thinning = 0,
+            "students[1].thinning",
+            "> 0",
+        );
+        assert_invalid(
+            |c| c.students[0].dropout = 1.0,
+            "students[0].dropout",
+            "[0, 1), found 1.0",
+        );
+        assert_invalid(
+            |c| c.students[1].learning_rate = 0.0,
+            "students[1].learning_rate",
+            "> 0",
+        );
+        assert_invalid(
+            |c| c.students[0].weight_decay = -1e-4,
+            "students[0].weight_decay",
+            ">= 0",
+        );
+        assert_invalid(
+            |c| c.students[0].lr_decay_factor = 0.0,
+            "students[0].lr_decay_factor",
+            "(0, 1]",
+        );
+        assert_invalid(
+            |c| c.students[0].lr_decay_factor = 1.5,
+            "students[0].lr_decay_factor",
+            "1.5",
+        );
+        assert_invalid(
+            |c| c.students[1].width = [1.0, -1.0],
+            "students[1].width",
+            "K2 must be > 0",
+        );
+        assert_invalid(|c| c.students.clear(), "students", "at least one");
+    }
+
+    #[test]
+    fn student_width_must_leave_every_layer_a_unit() {
+        // FCNN: 400 x 0.002 = 0.8 -> 0 units (400 x 0.01 = 4 units passes in
+        // the_papers_settings_are_valid).
+        assert_invalid(
+            |c| c.students[0].width = [0.002, 1.0],
+            "students[0].width",
+            "K1",
+        );
+        // MNIST CNN: the first conv has 10 channels, so K1 = 0.05 gives floor(0.5) = 0.
+        assert_invalid(
+            |c| {
+                c.teacher.arch = Arch::MnistCnn;
+                c.students[1].width = [0.05, 1.0];
+            },
+            "students[1].width",
+            "floor(10 x 0.05) = 0",
+        );
+        // CIFAR CNN: the last FC has 50 units, so K2 = 0.01 gives 0 while FC200 would give 2.
+        assert_invalid(
+            |c| {
+                c.data.dataset = DatasetName::Cifar10;
+                c.teacher.arch = Arch::CifarCnn;
+                c.students[0].width = [1.0, 0.01];
+            },
+            "students[0].width",
+            "K2",
+        );
+    }
+
+    #[test]
+    fn student_names_and_losses() {
+        assert_invalid(
+            |c| c.students[1].name = "predictive".into(),
+            "students[1].name",
+            "unique",
+        );
+        assert_invalid(
+            |c| c.students[0].name = String::new(),
+            "students[0].name",
+            "non-empty",
+        );
+        assert_invalid(
+            |c| c.students[0].name = "Pred".into(),
+            "students[0].name",
+            "\"Pred\"",
+        );
+        assert_invalid(
+            |c| c.students[1].loss = Loss::CrossEntropy,
+            "students[1].loss",
+            "one of l1 for target `entropy`, found `cross-entropy`",
+        );
+        assert_invalid(
+            |c| {
+                c.students[0].target = Target::Variance;
+            },
+            "students[0].loss",
+            "target `variance`",
+        );
+        let mut c = RunConfig::default();
+        c.students[0].loss = Loss::SymmetricKl;
+        c.students[1].name = "ent_1-a".into();
+        c.validate().unwrap();
+    }
+}
