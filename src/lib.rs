@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod distill;
 pub mod ensemble;
 pub mod error;
 pub mod expectation;

@@ -2,10 +2,12 @@
 //! by calling the library. `main.rs` only parses and maps errors to exit codes.
 
 mod config;
+mod run;
 
 use clap::{Parser, Subcommand};
 
 pub use config::{ConfigArgs, ConfigCommand};
+pub use run::RunArgs;
 
 /// gped: distil a Bayesian neural network's posterior expectations into small students.
 #[derive(Debug, Parser)]
@@ -20,11 +22,14 @@ pub struct Cli {
 pub enum Command {
     /// Show a run configuration or the default one.
     Config(ConfigArgs),
+    /// Run GPED (Algorithm 1): sample the teacher with SGLD and distil into the students.
+    Run(RunArgs),
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Config(args) => config::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

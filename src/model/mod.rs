@@ -1,1 +1,7 @@
-//! (filled by a later change)
+//! Teacher and student architectures of the paper (appendix A.2), built from a small spec:
+//! the FCNN 784-400-400-10, the MNIST CNN and the CIFAR-10 CNN, with width multipliers K1, K2
+//! for students and any number of outputs.
+
+pub mod arch;
+
+pub use arch::{ModelSpec, build};

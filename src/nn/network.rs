@@ -51,6 +51,11 @@ impl Network {
         self.shapes[0]
     }
 
+    /// Shape of one example of the output of the last layer (the input shape when empty).
+    pub fn output_shape(&self) -> Shape {
+        self.shapes[self.shapes.len() - 1]
+    }
+
     /// Number of outputs per example.
     pub fn output_size(&self) -> usize {
         self.shapes.last().map_or(0, Shape::size)

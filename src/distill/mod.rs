@@ -1,0 +1,15 @@
+//! Distillation: the GPED loop of Algorithm 1 (`algorithm`), the teacher it samples with SGLD
+//! (`teacher`), the students it trains (`student`), the test-set passes (`evaluate`), the data
+//! a run is made of (`prepare`) and the run folder it writes (`record`).
+
+pub mod algorithm;
+pub mod evaluate;
+pub mod prepare;
+pub mod record;
+pub mod seeds;
+pub mod student;
+pub mod teacher;
+
+pub use algorithm::{RunSummary, run};
+pub use prepare::RunData;
+pub use record::Recorder;

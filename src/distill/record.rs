@@ -1,0 +1,97 @@
+//! The run folder: the resolved config (`config.toml`), periodic records (`metrics.jsonl`,
+//! one JSON object per line), the final metrics and timings (`metrics.json`), the students
+//! (`students/NAME.safetensors`) and the teacher's ensemble sums
+//! (`ensemble_test.safetensors`, `ensemble_ood.safetensors`). Progress goes to the terminal as
+//! a bar with ETA, or as plain lines when stderr is not a terminal.
+
+use crate::config::RunConfig;
+use crate::io::write_atomic;
+use crate::{Error, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Writes a run's outputs and reports its progress.
+pub struct Recorder {
+    dir: PathBuf,
+    jsonl: BufWriter<File>,
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl Recorder {
+    /// Creates the run folder `dir` (refusing an existing non-empty one) and writes the
+    /// resolved `config` into it. `total` is the number of iterations, for the progress bar.
+    pub fn create(dir: &Path, config: &RunConfig, total: u64, quiet: bool) -> Result<Self> {
+        if dir.exists() && std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.next().is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "run folder {} already exists and is not empty; choose another --out or remove it",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir.join("students")).map_err(|e| Error::io(dir, e))?;
+        config.save(dir.join("config.toml"))?;
+        let path = dir.join("metrics.jsonl");
+        let jsonl = BufWriter::new(File::create(&path).map_err(|e| Error::io(&path, e))?);
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Ok(Recorder {
+            dir: dir.to_path_buf(),
+            jsonl,
+            bar,
+            quiet,
+        })
+    }
+
+    /// The run folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Advances the progress bar to `iteration` (cheap; call every step).
+    pub fn tick(&self, iteration: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(iteration);
+        }
+    }
+
+    /// Appends one record to `metrics.jsonl` and shows `summary` as progress.
+    pub fn log(&mut self, record: &serde_json::Value, summary: &str) -> Result<()> {
+        let path = self.dir.join("metrics.jsonl");
+        writeln!(self.jsonl, "{record}")
+            .and_then(|_| self.jsonl.flush())
+            .map_err(|e| Error::io(&path, e))?;
+        match &self.bar {
+            Some(bar) => bar.set_message(summary.to_string()),
+            None if !self.quiet => eprintln!("{summary}"),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Writes `value` as pretty JSON to `name` in the run folder, atomically.
+    pub fn write_json(&self, name: &str, value: &serde_json::Value) -> Result<()> {
+        let text = serde_json::to_string_pretty(value)
+            .map_err(|e| Error::InvalidArgument(format!("{name}: {e}")))?;
+        write_atomic(&self.dir.join(name), text.as_bytes())
+    }
+
+    /// Path of a student's weights file.
+    pub fn student_path(&self, name: &str) -> PathBuf {
+        self.dir.join("students").join(format!("{name}.safetensors"))
+    }
+
+    /// Closes the progress bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}

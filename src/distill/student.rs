@@ -1,0 +1,122 @@
+//! A student f(y, x | phi): a network distilling one posterior expectation. At its steps
+//! (t > B and t mod H = 0) it turns the teacher's current values on a distillation batch into
+//! targets with its estimator (U_s or U_o) and takes one Adam step on its loss (Eq. 8).
+
+use crate::config::{Estimator as EstimatorChoice, StudentConfig, Target};
+use crate::expectation::{
+    CurrentSample, Estimator, ExpectedEntropy, MarginalVariance, PosteriorExpectation,
+    PosteriorPredictive, RunningMean,
+};
+use crate::model::{ModelSpec, build};
+use crate::nn::Network;
+use crate::optim::{Adam, Optimizer, StepLr};
+use crate::config::Arch;
+
+/// One student with its target, estimator, optimiser and the buffers of a step.
+pub struct Student {
+    pub name: String,
+    pub net: Network,
+    pub target: Box<dyn PosteriorExpectation>,
+    pub target_kind: Target,
+    estimator: Box<dyn Estimator>,
+    optimizer: Adam,
+    schedule: StepLr,
+    thinning: u64,
+    /// Optimiser steps taken.
+    pub steps: u64,
+    values: Vec<f32>,
+    targets: Vec<f32>,
+    grad: Vec<f32>,
+    /// Sum and count of losses since the last [`Student::take_mean_loss`].
+    loss_sum: f64,
+    loss_count: u64,
+}
+
+impl Student {
+    /// The student of `cfg` with architecture `arch`, `classes` classes, a pool of
+    /// `pool_size` inputs (for U_o) and weights and dropout from `seed`.
+    pub fn new(cfg: &StudentConfig, arch: Arch, classes: usize, pool_size: usize, seed: u64) -> Self {
+        let target: Box<dyn PosteriorExpectation> = match cfg.target {
+            Target::Predictive => Box::new(PosteriorPredictive { classes, loss: cfg.loss }),
+            Target::Entropy => Box::new(ExpectedEntropy),
+            Target::Variance => Box::new(MarginalVariance { classes }),
+        };
+        let width = target.width();
+        let estimator: Box<dyn Estimator> = match cfg.estimator {
+            EstimatorChoice::Sample => Box::new(CurrentSample),
+            EstimatorChoice::RunningMean => Box::new(RunningMean::new(pool_size, width)),
+        };
+        let spec = ModelSpec {
+            arch,
+            width: cfg.width,
+            outputs: width,
+            dropout: cfg.dropout as f32,
+        };
+        let net = build(&spec, seed);
+        let optimizer = Adam::new(net.params.len(), cfg.learning_rate as f32, cfg.weight_decay as f32);
+        let schedule = StepLr::new(cfg.learning_rate as f32, cfg.lr_decay_every, cfg.lr_decay_factor as f32);
+        Student {
+            name: cfg.name.clone(),
+            net,
+            target,
+            target_kind: cfg.target,
+            estimator,
+            optimizer,
+            schedule,
+            thinning: cfg.thinning,
+            steps: 0,
+            values: Vec::new(),
+            targets: Vec::new(),
+            grad: Vec::new(),
+            loss_sum: 0.0,
+            loss_count: 0,
+        }
+    }
+
+    /// Whether Algorithm 1 updates this student at teacher step `t` with burn-in `burn_in`.
+    pub fn is_due(&self, t: u64, burn_in: u64) -> bool {
+        t > burn_in && t % self.thinning == 0
+    }
+
+    /// One distillation step on the pool batch `indices` with inputs `inputs`
+    /// `[batch, input_size]` and the teacher's current probabilities `probs`
+    /// `[batch, classes]`. Returns the loss.
+    pub fn step(&mut self, indices: &[usize], inputs: &[f32], probs: &[f32], classes: usize) -> f32 {
+        let batch = indices.len();
+        let n = batch * self.target.width();
+        self.values.resize(n, 0.0);
+        self.targets.resize(n, 0.0);
+        self.grad.resize(n, 0.0);
+        // g_hat_i <- U(g_hat_i, theta, m_i) for i in S'.
+        self.target.value(probs, classes, &mut self.values);
+        self.estimator.update(indices, &self.values, &mut self.targets);
+        // phi <- phi - alpha_s grad_phi sum_i l(g_hat_i, f(x_i|phi)).
+        self.net.training = true;
+        self.net.params.zero_grads();
+        let raw = self.net.forward(inputs, batch);
+        let loss = self.target.loss(raw, &self.targets, &mut self.grad);
+        self.net.backward(inputs, &self.grad, batch);
+        self.optimizer.set_learning_rate(self.schedule.learning_rate(self.steps));
+        self.optimizer.step(&mut self.net.params);
+        self.steps += 1;
+        self.loss_sum += loss as f64;
+        self.loss_count += 1;
+        loss
+    }
+
+    /// Mean loss of the steps since the last call (None when no step was taken).
+    pub fn take_mean_loss(&mut self) -> Option<f64> {
+        let mean = (self.loss_count > 0).then(|| self.loss_sum / self.loss_count as f64);
+        self.loss_sum = 0.0;
+        self.loss_count = 0;
+        mean
+    }
+
+    /// The student's predictions (softmax or exp head applied) for `inputs`
+    /// `[batch, input_size]`, in evaluation mode, written to `out` `[batch, width]`.
+    pub fn predict(&mut self, inputs: &[f32], batch: usize, out: &mut [f32]) {
+        self.net.training = false;
+        let raw = self.net.forward(inputs, batch);
+        self.target.predict(raw, out);
+    }
+}

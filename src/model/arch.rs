@@ -1,0 +1,200 @@
+//! Builds the paper's networks with PyTorch's layer names and default initialisation.
+//!
+//! - FCNN: fc1 784->floor(400 K1), ReLU, [dropout], fc2 ->floor(400 K2), ReLU, [dropout], fc3 ->out.
+//! - MNIST CNN: conv1 1->floor(10 K1) k4, ReLU, pool2, conv2 ->floor(20 K1) k4, ReLU, pool2,
+//!   fc1 320'->floor(80 K2), ReLU, [dropout], fc2 ->out.
+//! - CIFAR-10 CNN: conv1 3->floor(16 K1) k5, ReLU, pool2, conv2 ->floor(32 K1) k5, ReLU, pool2,
+//!   fc1 ->floor(200 K2), ReLU, [dropout], fc2 ->floor(50 K2), ReLU, [dropout], fc3 ->out.
+//!
+//! Dropout (when p > 0) follows every hidden fully connected layer, as in the released code's
+//! MLP students. The teacher is the spec with K1 = K2 = 1, 10 outputs and no dropout.
+
+use crate::config::Arch;
+use crate::nn::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, Network, ParamSet, Relu, Shape};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// What to build: an architecture, its width multipliers, outputs and dropout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSpec {
+    pub arch: Arch,
+    /// K1 (convolutions / first hidden layer) and K2 (fully connected hidden layers).
+    pub width: [f64; 2],
+    /// Outputs: 10 for a predictive head, 1 for an entropy head.
+    pub outputs: usize,
+    /// Dropout probability after each hidden fully connected layer (0 = none).
+    pub dropout: f32,
+}
+
+impl ModelSpec {
+    /// The paper's teacher for `arch`: full width, 10 outputs, no dropout.
+    pub fn teacher(arch: Arch) -> Self {
+        ModelSpec {
+            arch,
+            width: [1.0, 1.0],
+            outputs: 10,
+            dropout: 0.0,
+        }
+    }
+
+    /// Hidden widths floor(w K1) and floor(w K2), as in the paper.
+    pub fn hidden_widths(&self) -> (Vec<usize>, Vec<usize>) {
+        let (w1, w2) = self.arch.scaled_widths();
+        let scale = |ws: &[usize], k: f64| ws.iter().map(|&w| (w as f64 * k).floor() as usize).collect();
+        (scale(w1, self.width[0]), scale(w2, self.width[1]))
+    }
+}
+
+/// Appends `layers` while initialising their tensors in order, like a PyTorch module's init.
+struct Builder {
+    net: Network,
+    rng: StdRng,
+    seed: u64,
+    dropout: f32,
+}
+
+impl Builder {
+    fn shape(&self) -> Shape {
+        self.net.output_shape()
+    }
+
+    fn linear(&mut self, name: &str, out: usize) {
+        let layer = Linear::new(&mut self.net.params, name, self.shape().size(), out);
+        layer.init(&mut self.net.params.values, &mut self.rng);
+        self.net.push(layer);
+    }
+
+    fn conv(&mut self, name: &str, out: usize, kernel: usize) {
+        let layer = Conv2d::new(&mut self.net.params, name, self.shape(), out, kernel, 1, 0);
+        layer.init(&mut self.net.params.values, &mut self.rng);
+        self.net.push(layer);
+    }
+
+    fn relu(&mut self) {
+        let shape = self.shape();
+        self.net.push(Relu::new(shape));
+    }
+
+    fn pool(&mut self) {
+        let shape = self.shape();
+        self.net.push(MaxPool2d::new(shape, 2));
+    }
+
+    fn flatten(&mut self) {
+        let shape = self.shape();
+        self.net.push(Flatten::new(shape));
+    }
+
+    /// Hidden fully connected layer: linear, ReLU, then dropout when configured.
+    fn hidden(&mut self, name: &str, out: usize) {
+        self.linear(name, out);
+        self.relu();
+        if self.dropout > 0.0 {
+            let shape = self.shape();
+            self.seed = self.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            self.net.push(Dropout::new(shape, self.dropout, self.seed));
+        }
+    }
+}
+
+/// Builds the network of `spec`, its parameters drawn from `seed` (PyTorch default init).
+pub fn build(spec: &ModelSpec, seed: u64) -> Network {
+    let input = spec.arch.input_shape();
+    let input = Shape::image(input.channels, input.height, input.width);
+    let mut b = Builder {
+        net: Network::new(input, ParamSet::new()),
+        rng: StdRng::seed_from_u64(seed),
+        seed,
+        dropout: spec.dropout,
+    };
+    let (k1, k2) = spec.hidden_widths();
+    match spec.arch {
+        Arch::Fcnn => {
+            b.flatten();
+            b.hidden("fc1", k1[0]);
+            b.hidden("fc2", k2[0]);
+            b.linear("fc3", spec.outputs);
+        }
+        Arch::MnistCnn | Arch::CifarCnn => {
+            let kernel = if spec.arch == Arch::MnistCnn { 4 } else { 5 };
+            for (i, &ch) in k1.iter().enumerate() {
+                b.conv(&format!("conv{}", i + 1), ch, kernel);
+                b.relu();
+                b.pool();
+            }
+            b.flatten();
+            for (i, &units) in k2.iter().enumerate() {
+                b.hidden(&format!("fc{}", i + 1), units);
+            }
+            b.linear(&format!("fc{}", k2.len() + 1), spec.outputs);
+        }
+    }
+    b.net
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_and_shapes(net: &Network) -> Vec<(String, Vec<usize>)> {
+        net.params.specs.iter().map(|s| (s.name.clone(), s.shape.clone())).collect()
+    }
+
+    #[test]
+    fn fcnn_teacher_has_the_papers_shapes_and_parameter_count() {
+        let net = build(&ModelSpec::teacher(Arch::Fcnn), 0);
+        let expect = [
+            ("fc1.weight", vec![400, 784]),
+            ("fc1.bias", vec![400]),
+            ("fc2.weight", vec![400, 400]),
+            ("fc2.bias", vec![400]),
+            ("fc3.weight", vec![10, 400]),
+            ("fc3.bias", vec![10]),
+        ];
+        let expect: Vec<_> = expect.iter().map(|(n, s)| (n.to_string(), s.clone())).collect();
+        assert_eq!(names_and_shapes(&net), expect);
+        // 784*400 + 400 + 400*400 + 400 + 400*10 + 10 = 478,410.
+        assert_eq!(net.params.len(), 478_410);
+        assert_eq!(net.macs_per_example(), 784 * 400 + 400 * 400 + 400 * 10);
+        assert_eq!(net.output_size(), 10);
+    }
+
+    #[test]
+    fn mnist_cnn_shapes_follow_the_paper() {
+        // 28 -k4-> 25 -pool-> 12 -k4-> 9 -pool-> 4: fc1 takes 20*4*4 = 320 inputs.
+        let net = build(&ModelSpec::teacher(Arch::MnistCnn), 0);
+        let shapes: Vec<_> = names_and_shapes(&net).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            shapes,
+            vec![vec![10, 1, 4, 4], vec![10], vec![20, 10, 4, 4], vec![20], vec![80, 320], vec![80], vec![10, 80], vec![10]]
+        );
+    }
+
+    #[test]
+    fn cifar_cnn_shapes_follow_the_paper() {
+        // 32 -k5-> 28 -pool-> 14 -k5-> 10 -pool-> 5: fc1 takes 32*5*5 = 800 inputs.
+        let net = build(&ModelSpec::teacher(Arch::CifarCnn), 0);
+        let fc: Vec<_> = names_and_shapes(&net).into_iter().filter(|(n, _)| n.ends_with("weight")).map(|(_, s)| s).collect();
+        assert_eq!(fc[2], vec![200, 800]);
+        assert_eq!(fc[3], vec![50, 200]);
+        assert_eq!(fc[4], vec![10, 50]);
+    }
+
+    #[test]
+    fn student_widths_are_floored_multiples() {
+        // floor(10*0.55) = 5, floor(20*0.55) = 11, floor(80*0.3) = 24; entropy head: 1 output.
+        let spec = ModelSpec { arch: Arch::MnistCnn, width: [0.55, 0.3], outputs: 1, dropout: 0.0 };
+        let net = build(&spec, 0);
+        assert_eq!(net.params.spec("conv1.weight").unwrap().shape, vec![5, 1, 4, 4]);
+        assert_eq!(net.params.spec("conv2.weight").unwrap().shape, vec![11, 5, 4, 4]);
+        assert_eq!(net.params.spec("fc1.weight").unwrap().shape, vec![24, 11 * 16]);
+        assert_eq!(net.output_size(), 1);
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let spec = ModelSpec::teacher(Arch::Fcnn);
+        assert_eq!(build(&spec, 3).params.values, build(&spec, 3).params.values);
+        assert_ne!(build(&spec, 3).params.values, build(&spec, 4).params.values);
+    }
+}
