@@ -1,6 +1,8 @@
 //! The command line: clap definitions of gped's subcommands and the code that runs each one
 //! by calling the library. `main.rs` only parses and maps errors to exit codes.
 
+pub mod data;
+
 use clap::{Parser, Subcommand};
 
 /// gped: distil a Bayesian neural network's posterior expectations into small students.
@@ -13,9 +15,14 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Check or download datasets.
+    Data(data::DataArgs),
+}
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> crate::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Data(args) => data::run(args),
+    }
 }
