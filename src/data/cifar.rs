@@ -38,7 +38,7 @@ pub fn parse_batch(
     pixels: &mut Vec<u8>,
     labels: &mut Vec<u8>,
 ) -> Result<()> {
-    if bytes.is_empty() || bytes.len() % CIFAR10_RECORD_LEN != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(CIFAR10_RECORD_LEN) {
         return Err(Error::format(
             path,
             FORMAT,
