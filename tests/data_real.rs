@@ -75,3 +75,67 @@ fn check_reports_both_datasets_present_and_verified() {
         }
     }
 }
+
+#[test]
+fn paper_pipeline_on_mnist_occlusion_subset_pool_and_batches() {
+    use gped::data::{DistillPool, EpochSampler, InputNoise, occlude, teacher_subset};
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    let Some(dir) =
+        common::real_data_dir("paper_pipeline_on_mnist_occlusion_subset_pool_and_batches")
+    else {
+        return;
+    };
+    let clean = load(&dir, "mnist", Split::Train, ChecksumPolicy::Verify).unwrap();
+    let mut train = clean.clone();
+    // m = 15: the paper's 29% occlusion rate on 28x28 digits.
+    let squares = occlude(&mut train, 15, &mut StdRng::seed_from_u64(0)).unwrap();
+    assert_eq!(squares.corners().len(), 60_000);
+    for i in [0, 1, 59_999] {
+        let (row, col) = squares.corners()[i];
+        for (p, (&after, &before)) in train.image(i).iter().zip(clean.image(i)).enumerate() {
+            let inside = (row..row + 15).contains(&(p / 28)) && (col..col + 15).contains(&(p % 28));
+            assert_eq!(
+                after,
+                if inside { 0.0 } else { before },
+                "image {i} pixel {p}"
+            );
+        }
+    }
+    // D: 10k of the 60k occluded examples; D': all 60k occluded inputs.
+    let d = teacher_subset(train.len(), Some(10_000), &mut StdRng::seed_from_u64(1)).unwrap();
+    let mut sampler = EpochSampler::new(d.clone(), 2).unwrap();
+    let mut batch = vec![0; 100];
+    let mut images = vec![0.0; 100 * 784];
+    let mut labels = vec![0; 100];
+    sampler.next_batch(&mut batch);
+    train.gather_images(&batch, &mut images).unwrap();
+    train.gather_labels(&batch, &mut labels).unwrap();
+    assert!(batch.iter().all(|i| d.binary_search(i).is_ok()));
+    assert_eq!(&images[..784], train.image(batch[0]));
+
+    let mut pool = DistillPool::new(
+        &train,
+        InputNoise {
+            std: 0.001,
+            clamp: true,
+        },
+    )
+    .unwrap();
+    let mut pool_indices = vec![0; 100];
+    pool.sample_batch(
+        &mut StdRng::seed_from_u64(3),
+        &mut pool_indices,
+        &mut images,
+    )
+    .unwrap();
+    let (k, i) = (7, pool_indices[7]);
+    let diff = images[k * 784..(k + 1) * 784]
+        .iter()
+        .zip(train.image(i))
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    // Noise of std 0.001 over 784 pixels stays below 6 sigma.
+    assert!(diff > 0.0 && diff < 0.006, "{diff}");
+}

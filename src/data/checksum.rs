@@ -38,9 +38,9 @@ pub fn verify_md5(content: &[u8], expected: &str, path: &Path, dataset: &str) ->
         expected: expected.to_ascii_lowercase(),
         found,
         hint: format!(
-            "the file is corrupt or not the published one: fetch it again with \
-             `gped data fetch {dataset}`, or skip verification (`--no-verify`, \
-             ChecksumPolicy::Skip) if the change is intended"
+            "(MD5 of the decompressed content) the file is corrupt or not the published one: \
+             fetch it again with `gped data fetch {dataset}`, or skip verification \
+             (`--no-verify`, ChecksumPolicy::Skip) if the change is intended"
         ),
     })
 }
