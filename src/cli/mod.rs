@@ -2,6 +2,7 @@
 //! by calling the library. `main.rs` only parses and maps errors to exit codes.
 
 mod config;
+pub mod data;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -20,16 +21,19 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show a run configuration or the default one.
-    Config(ConfigArgs),
     /// Run GPED (Algorithm 1): sample the teacher with SGLD and distil into the students.
     Run(RunArgs),
+    /// Check or download datasets.
+    Data(data::DataArgs),
+    /// Show a run configuration or the default one.
+    Config(ConfigArgs),
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
-        Command::Config(args) => config::run(args),
         Command::Run(args) => run::run(args),
+        Command::Data(args) => data::run(args),
+        Command::Config(args) => config::run(args),
     }
 }

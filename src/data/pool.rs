@@ -1,0 +1,238 @@
+//! The distillation pool D' of Algorithm 1: all training inputs (occluded like the teacher's
+//! data), from which each student step draws a minibatch S' of M' indices uniformly WITH
+//! replacement. As in the authors' released code, each drawn input gets fresh Gaussian noise
+//! (std 0.001 in the paper), optionally clamped to [0, 1] (their CNN runs). The drawn indices
+//! are returned too: the U_o estimator (Eq. 10) keeps one running mean per pool index.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::dataset::Dataset;
+use crate::{Error, Result};
+
+/// Gaussian noise added to every distillation input.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct InputNoise {
+    /// Standard deviation of the noise; 0 turns it off. Default 0.001 (the released code).
+    pub std: f32,
+    /// Whether noisy inputs are clamped to [0, 1]. Default false (the released code clamps
+    /// for the CNNs only).
+    pub clamp: bool,
+}
+
+impl Default for InputNoise {
+    fn default() -> Self {
+        InputNoise {
+            std: 0.001,
+            clamp: false,
+        }
+    }
+}
+
+/// The distillation pool D' over a dataset's images (its labels are not used).
+#[derive(Debug, Clone)]
+pub struct DistillPool<'a> {
+    inputs: &'a Dataset,
+    noise: InputNoise,
+}
+
+impl<'a> DistillPool<'a> {
+    /// A pool over all images of `inputs` with input noise `noise`.
+    pub fn new(inputs: &'a Dataset, noise: InputNoise) -> Result<Self> {
+        if inputs.is_empty() {
+            return Err(Error::InvalidArgument(
+                "distillation pool over an empty dataset".into(),
+            ));
+        }
+        if !(noise.std.is_finite() && noise.std >= 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "distillation input noise std: expected a finite value >= 0, found {}",
+                noise.std
+            )));
+        }
+        Ok(DistillPool { inputs, noise })
+    }
+
+    /// Size N' of the pool.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Always false: a pool is never empty.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// `[channels, height, width]` of one input.
+    pub fn input_shape(&self) -> [usize; 3] {
+        self.inputs.image_shape()
+    }
+
+    /// Draws M' = `indices_out.len()` pool indices uniformly with replacement into
+    /// `indices_out` and writes the noisy inputs, `[M', channels, height, width]`, into
+    /// `inputs_out`. Allocates nothing.
+    pub fn sample_batch(
+        &mut self,
+        rng: &mut impl Rng,
+        indices_out: &mut [usize],
+        inputs_out: &mut [f32],
+    ) -> Result<()> {
+        for index in indices_out.iter_mut() {
+            *index = rng.random_range(0..self.inputs.len());
+        }
+        self.inputs.gather_images(indices_out, inputs_out)?;
+        if self.noise.std > 0.0 {
+            add_gaussian_noise(rng, self.noise.std, inputs_out);
+        }
+        if self.noise.clamp {
+            for x in inputs_out.iter_mut() {
+                *x = x.clamp(0.0, 1.0);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Adds independent N(0, std^2) noise to every value, by the Box-Muller transform.
+fn add_gaussian_noise(rng: &mut impl Rng, std: f32, values: &mut [f32]) {
+    for pair in values.chunks_mut(2) {
+        // u1 in (0, 1] so that ln(u1) is finite.
+        let u1 = 1.0 - rng.random::<f64>();
+        let u2 = rng.random::<f64>();
+        let radius = (-2.0 * u1.ln()).sqrt();
+        let angle = std::f64::consts::TAU * u2;
+        let normals = [radius * angle.cos(), radius * angle.sin()];
+        for (x, z) in pair.iter_mut().zip(normals) {
+            *x += std * z as f32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    use super::*;
+
+    /// 4 images of 1x1x3 whose values identify the image: image i is [i/10; 3].
+    fn pool_data() -> Dataset {
+        let images = (0..4).flat_map(|i| [i as f32 / 10.0; 3]).collect();
+        Dataset::new(images, vec![0; 4], [1, 1, 3], 10).unwrap()
+    }
+
+    fn off() -> InputNoise {
+        InputNoise {
+            std: 0.0,
+            clamp: false,
+        }
+    }
+
+    #[test]
+    fn batch_inputs_are_the_images_at_the_drawn_indices() {
+        let data = pool_data();
+        let mut pool = DistillPool::new(&data, off()).unwrap();
+        let (mut idx, mut x) = (vec![0; 6], vec![0.0; 18]);
+        pool.sample_batch(&mut StdRng::seed_from_u64(1), &mut idx, &mut x)
+            .unwrap();
+        for (k, &i) in idx.iter().enumerate() {
+            assert_eq!(&x[3 * k..3 * k + 3], data.image(i));
+        }
+    }
+
+    #[test]
+    fn indices_are_uniform_with_replacement() {
+        let data = pool_data();
+        let mut pool = DistillPool::new(&data, off()).unwrap();
+        let (mut idx, mut x) = (vec![0; 4000], vec![0.0; 12_000]);
+        pool.sample_batch(&mut StdRng::seed_from_u64(2), &mut idx, &mut x)
+            .unwrap();
+        let mut counts = [0usize; 4];
+        idx.iter().for_each(|&i| counts[i] += 1);
+        // Binomial(4000, 1/4): mean 1000, sd about 27; repeats are what "with replacement" means.
+        assert!(
+            counts.iter().all(|&c| (880..1120).contains(&c)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn same_seed_same_batch() {
+        let data = pool_data();
+        let noise = InputNoise {
+            std: 0.01,
+            clamp: false,
+        };
+        let draw = |seed| {
+            let mut pool = DistillPool::new(&data, noise).unwrap();
+            let (mut idx, mut x) = (vec![0; 5], vec![0.0; 15]);
+            pool.sample_batch(&mut StdRng::seed_from_u64(seed), &mut idx, &mut x)
+                .unwrap();
+            (idx, x)
+        };
+        assert_eq!(draw(3), draw(3));
+        assert_ne!(draw(3), draw(4));
+    }
+
+    #[test]
+    fn noise_has_the_configured_mean_and_std() {
+        // Analytic reference: the noise is N(0, std^2); with 60000 values the sample mean has
+        // sd std/245 and the sample std is within about 1% of std.
+        let data = pool_data();
+        let std = 0.05;
+        let mut pool = DistillPool::new(&data, InputNoise { std, clamp: false }).unwrap();
+        let (mut idx, mut x) = (vec![0; 20_000], vec![0.0; 60_000]);
+        pool.sample_batch(&mut StdRng::seed_from_u64(5), &mut idx, &mut x)
+            .unwrap();
+        let noise: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| f64::from(v) - f64::from(data.image(idx[k / 3])[k % 3]))
+            .collect();
+        let mean = noise.iter().sum::<f64>() / noise.len() as f64;
+        let var = noise.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / noise.len() as f64;
+        assert!(mean.abs() < 5.0 * f64::from(std) / 245.0, "mean {mean}");
+        assert!(
+            (var.sqrt() / f64::from(std) - 1.0).abs() < 0.03,
+            "std {}",
+            var.sqrt()
+        );
+    }
+
+    #[test]
+    fn clamping_keeps_inputs_in_the_unit_interval() {
+        let data = pool_data();
+        let mut pool = DistillPool::new(
+            &data,
+            InputNoise {
+                std: 1.0,
+                clamp: true,
+            },
+        )
+        .unwrap();
+        let (mut idx, mut x) = (vec![0; 100], vec![0.0; 300]);
+        pool.sample_batch(&mut StdRng::seed_from_u64(6), &mut idx, &mut x)
+            .unwrap();
+        assert!(x.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(
+            x.contains(&0.0) && x.contains(&1.0),
+            "noise of std 1 must hit both bounds"
+        );
+    }
+
+    #[test]
+    fn wrong_buffer_size_and_bad_noise_are_rejected() {
+        let data = pool_data();
+        let mut pool = DistillPool::new(&data, off()).unwrap();
+        let (mut idx, mut x) = (vec![0; 2], vec![0.0; 5]);
+        assert!(
+            pool.sample_batch(&mut StdRng::seed_from_u64(0), &mut idx, &mut x)
+                .is_err()
+        );
+        let bad = InputNoise {
+            std: f32::NAN,
+            clamp: false,
+        };
+        assert!(DistillPool::new(&data, bad).is_err());
+    }
+}

@@ -1,0 +1,186 @@
+//! End-to-end tests of `gped data check` and `gped data fetch`, running the built binary.
+//! Downloads go to a loopback HTTP server started by the test.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{LoopbackServer, gz_routes, tiny_idx_files, tree};
+
+fn gped(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gped"));
+    cmd.args(args)
+        .env_remove("GPED_DATA_DIR")
+        .env_remove("GPED_MIRROR");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (Output, String, String) {
+    let out = cmd.output().expect("run gped");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stdout, stderr)
+}
+
+/// The line of `gped data check` output about `name`.
+fn line<'a>(stdout: &'a str, name: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no line for {name} in:\n{stdout}"))
+}
+
+fn path_arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+#[test]
+fn check_lists_real_datasets_as_present_and_verified() {
+    let Some(dir) = common::real_data_dir("check_lists_real_datasets_as_present_and_verified")
+    else {
+        return;
+    };
+    let (out, stdout, stderr) = run(&mut gped(&["data", "check", "--data-dir", path_arg(&dir)]));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for name in ["mnist", "fashion-mnist"] {
+        let l = line(&stdout, name);
+        assert!(l.contains("present"), "{l}");
+        assert!(
+            l.contains("train 60000 x 1x28x28, test 10000 x 1x28x28"),
+            "{l}"
+        );
+        assert!(l.contains("checksums ok"), "{l}");
+    }
+    assert!(line(&stdout, "cifar10").contains("missing"), "{stdout}");
+}
+
+#[test]
+fn check_reports_missing_and_invalid_datasets_and_fails() {
+    let data = tempfile::tempdir().unwrap();
+    // An MNIST folder of well-formed files that are not the published ones.
+    let mnist = data.path().join("mnist");
+    std::fs::create_dir(&mnist).unwrap();
+    for (name, content) in tiny_idx_files() {
+        std::fs::write(mnist.join(name), content).unwrap();
+    }
+    // The data directory comes from the environment when no flag is given.
+    let (out, stdout, stderr) = run(gped(&["data", "check"]).env("GPED_DATA_DIR", data.path()));
+    assert!(
+        !out.status.success(),
+        "an invalid dataset must fail the check:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("data directory: {}", data.path().display())),
+        "{stdout}"
+    );
+    let l = line(&stdout, "mnist");
+    assert!(l.contains("invalid"), "{l}");
+    assert!(
+        l.contains("train-images-idx3-ubyte: checksum mismatch"),
+        "{l}"
+    );
+    assert!(l.contains("gped data fetch mnist"), "{l}");
+    let l = line(&stdout, "kmnist");
+    assert!(
+        l.contains("missing") && l.contains("gped data fetch kmnist"),
+        "{l}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}
+
+#[test]
+fn fetch_then_check_a_dataset_without_published_checksums() {
+    let server = LoopbackServer::start(gz_routes(&tiny_idx_files()));
+    let data = tempfile::tempdir().unwrap();
+    let dir = path_arg(data.path());
+    let (out, stdout, stderr) = run(&mut gped(&[
+        "data",
+        "fetch",
+        "kmnist",
+        "--data-dir",
+        dir,
+        "--base-url",
+        &server.base_url,
+    ]));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("wrote "), "{stdout}");
+    assert!(
+        stdout.contains("no published checksums; format checked"),
+        "{stdout}"
+    );
+    assert_eq!(tree(data.path()).len(), 5, "{:?}", tree(data.path()));
+
+    let (out, stdout, stderr) = run(&mut gped(&["data", "check", "--data-dir", dir]));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let l = line(&stdout, "kmnist");
+    assert!(
+        l.contains("present") && l.contains("train 3 x 1x28x28, test 2 x 1x28x28"),
+        "{l}"
+    );
+}
+
+#[test]
+fn fetch_with_wrong_content_fails_on_the_real_checksum_and_writes_nothing() {
+    // The served files are valid IDX but not MNIST: the real MNIST checksums reject them.
+    let server = LoopbackServer::start(gz_routes(&tiny_idx_files()));
+    let data = tempfile::tempdir().unwrap();
+    let (out, stdout, stderr) = run(&mut gped(&[
+        "data",
+        "fetch",
+        "mnist",
+        "--data-dir",
+        path_arg(data.path()),
+        "--base-url",
+        &server.base_url,
+    ]));
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stderr.contains("checksum mismatch: expected MD5 6bbc9ace898e44ae57da46a324031adb"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(tree(data.path()), Vec::<String>::new());
+}
+
+#[test]
+fn fetch_from_a_mirror_in_the_environment_reports_http_errors() {
+    let server = LoopbackServer::start(Default::default());
+    let data = tempfile::tempdir().unwrap();
+    let (out, _, stderr) = run(gped(&[
+        "data",
+        "fetch",
+        "fashion-mnist",
+        "--data-dir",
+        path_arg(data.path()),
+    ])
+    .env("GPED_MIRROR", &server.base_url));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "download of {}train-images-idx3-ubyte.gz failed",
+            server.base_url
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("HTTP 404"), "{stderr}");
+    assert_eq!(tree(data.path()), Vec::<String>::new());
+}
+
+#[test]
+fn fetch_of_an_unknown_dataset_lists_the_known_ones() {
+    let (out, _, stderr) = run(&mut gped(&[
+        "data",
+        "fetch",
+        "svhn",
+        "--data-dir",
+        "/nonexistent",
+    ]));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "unknown dataset `svhn`; known datasets: mnist, fashion-mnist, kmnist, cifar10"
+        ),
+        "{stderr}"
+    );
+}
