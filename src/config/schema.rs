@@ -3,7 +3,6 @@
 //! it. The values are not yet checked; `RunConfig::validate` does that once, at the boundary.
 //! The defaults are the paper's MNIST/FCNN settings (appendix A.1-A.2).
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -60,8 +59,8 @@ impl Default for RunConfig {
 pub struct DataConfig {
     /// The dataset. Default `mnist`.
     pub dataset: DatasetName,
-    /// Folder holding the datasets; "" = the `--data-dir` flag, else `$GPED_DATA_DIR`, else
-    /// `./data`. Default "".
+    /// Folder holding the datasets, used unless `--data-dir` is given; "" = `$GPED_DATA_DIR`,
+    /// else `./data`. Default "".
     pub dir: PathBuf,
     /// m: side of the square occluded (set to 0) in every training and test image, 0 = none;
     /// must be smaller than the image side. Default 0.
@@ -91,23 +90,15 @@ impl Default for DataConfig {
 }
 
 impl DataConfig {
-    /// The folder holding the datasets: `dir` when set, else `flag` (the `--data-dir` flag),
-    /// else `$GPED_DATA_DIR`, else `./data`.
+    /// The folder holding the datasets: `flag` (the `--data-dir` flag) when given, else `dir`
+    /// when set, else `$GPED_DATA_DIR`, else `./data`.
     pub fn resolve_dir(&self, flag: Option<&Path>) -> PathBuf {
-        resolve_data_dir(&self.dir, flag, std::env::var_os("GPED_DATA_DIR"))
+        crate::data::resolve_data_dir(flag.or(self.configured_dir()))
     }
-}
 
-fn resolve_data_dir(dir: &Path, flag: Option<&Path>, env: Option<OsString>) -> PathBuf {
-    if !dir.as_os_str().is_empty() {
-        return dir.to_path_buf();
-    }
-    if let Some(flag) = flag.filter(|f| !f.as_os_str().is_empty()) {
-        return flag.to_path_buf();
-    }
-    match env.filter(|e| !e.is_empty()) {
-        Some(env) => PathBuf::from(env),
-        None => PathBuf::from("data"),
+    /// `dir`, unless it is empty.
+    fn configured_dir(&self) -> Option<&Path> {
+        (!self.dir.as_os_str().is_empty()).then_some(self.dir.as_path())
     }
 }
 
@@ -372,28 +363,12 @@ mod tests {
     }
 
     #[test]
-    fn data_dir_precedence_is_config_then_flag_then_env_then_dot_data() {
-        let flag = Path::new("/flag");
-        let env = Some(OsString::from("/env"));
-        assert_eq!(
-            resolve_data_dir(Path::new("/cfg"), Some(flag), env.clone()),
-            PathBuf::from("/cfg")
-        );
-        assert_eq!(
-            resolve_data_dir(Path::new(""), Some(flag), env.clone()),
-            PathBuf::from("/flag")
-        );
-        assert_eq!(
-            resolve_data_dir(Path::new(""), None, env),
-            PathBuf::from("/env")
-        );
-        assert_eq!(
-            resolve_data_dir(Path::new(""), None, Some(OsString::new())),
-            PathBuf::from("data")
-        );
-        assert_eq!(
-            resolve_data_dir(Path::new(""), None, None),
-            PathBuf::from("data")
-        );
+    fn data_dir_flag_beats_the_configured_dir() {
+        let mut d = DataConfig::default();
+        assert_eq!(d.configured_dir(), None);
+        d.dir = PathBuf::from("/cfg");
+        assert_eq!(d.resolve_dir(Some(Path::new("/flag"))), PathBuf::from("/flag"));
+        assert_eq!(d.resolve_dir(None), PathBuf::from("/cfg"));
+    }
     }
 }
