@@ -152,3 +152,104 @@ pub(crate) fn check_layer_sampled(
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{
+        Conv2d, Flatten, Linear, MaxPool2d, ParamSet, Relu, Shape, conv2d, linear, pool,
+    };
+
+    /// A minimal sequential container for the end-to-end check: keeps every activation and
+    /// chains the backward passes in reverse.
+    struct Stack {
+        layers: Vec<Box<dyn Layer>>,
+        acts: Vec<Vec<f32>>,
+    }
+
+    impl Layer for Stack {
+        fn output_shape(&self) -> Shape {
+            self.layers.last().unwrap().output_shape()
+        }
+
+        fn forward(
+            &mut self,
+            params: &[f32],
+            input: &[f32],
+            output: &mut [f32],
+            batch: usize,
+            train: bool,
+        ) {
+            self.acts = vec![input.to_vec()];
+            for layer in &mut self.layers {
+                let mut y = vec![0f32; batch * layer.output_shape().size()];
+                layer.forward(params, self.acts.last().unwrap(), &mut y, batch, train);
+                self.acts.push(y);
+            }
+            output.copy_from_slice(self.acts.last().unwrap());
+        }
+
+        fn backward(
+            &mut self,
+            params: &[f32],
+            grads: &mut [f32],
+            _input: &[f32],
+            _output: &[f32],
+            grad_output: &[f32],
+            grad_input: Option<&mut [f32]>,
+            batch: usize,
+        ) {
+            let mut dy = grad_output.to_vec();
+            for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+                let mut dx = vec![0f32; self.acts[i].len()];
+                layer.backward(
+                    params,
+                    grads,
+                    &self.acts[i],
+                    &self.acts[i + 1],
+                    &dy,
+                    Some(&mut dx),
+                    batch,
+                );
+                dy = dx;
+            }
+            if let Some(gi) = grad_input {
+                gi.copy_from_slice(&dy);
+            }
+        }
+    }
+
+    #[test]
+    fn conv_relu_pool_flatten_linear_end_to_end() {
+        let mut rng = SmallRng::seed_from_u64(71);
+        let (input, batch) = (Shape::image(2, 8, 8), 3);
+        let mut ps = ParamSet::new();
+        let conv = Conv2d::new(&mut ps, "conv1", input, 3, 3, 1, 1);
+        let conv_shape = conv.output_shape();
+        let pool = MaxPool2d::new(conv_shape, 2);
+        let pool_shape = pool.output_shape();
+        let fc = Linear::new(&mut ps, "fc1", pool_shape.size(), 5);
+        conv.init(&mut ps.values, &mut rng);
+        fc.init(&mut ps.values, &mut rng);
+        let (conv_off, fc_off) = (conv.weight_range().start, fc.weight_range().start);
+        let mut stack = Stack {
+            layers: vec![
+                Box::new(conv),
+                Box::new(Relu::new(conv_shape)),
+                Box::new(pool),
+                Box::new(Flatten::new(pool_shape)),
+                Box::new(fc),
+            ],
+            acts: Vec::new(),
+        };
+        let x = random_vec(&mut rng, batch * input.size(), -1.0, 1.0);
+        let reference = |p: &[f64], x: &[f64]| {
+            let h = conv2d::tests::reference(p, conv_off, x, input, 3, 3, 1, 1);
+            let h: Vec<f64> = h.into_iter().map(|v| v.max(0.0)).collect();
+            let h = pool::tests::reference(&h, conv_shape, 2);
+            linear::tests::reference(&p[..fc_off + 5 * 48 + 5], fc_off, &h, pool_shape.size(), 5)
+        };
+        let rep = check_layer(&mut stack, &ps.values, &x, batch, true, &reference);
+        eprintln!("stack: {rep:?}");
+    }
+}
