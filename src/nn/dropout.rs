@@ -264,6 +264,21 @@ mod tests {
     }
 
     #[test]
+    fn neighbouring_units_are_independent() {
+        // Two units come from the halves of one 64-bit draw; they must still be independent:
+        // P(both kept) = (1 - p)^2 = 0.25 at p = 0.5. Standard error sqrt(.25 * .75 / 50k) =
+        // 0.0019; allow 5 of them (correlated halves would give 0.5).
+        let x = vec![1.0f32; 100_000];
+        let y = run(&mut Dropout::new(Shape::flat(100_000), 0.5, 3), &x, 1, true);
+        let both = y
+            .chunks_exact(2)
+            .filter(|p| p[0] != 0.0 && p[1] != 0.0)
+            .count() as f64
+            / 50_000.0;
+        assert!((both - 0.25).abs() < 5.0 * 0.0019, "P(both kept) = {both}");
+    }
+
+    #[test]
     fn eval_mode_and_zero_p_are_identity() {
         let mut rng = SmallRng::seed_from_u64(62);
         let x = random_vec(&mut rng, 3 * 50, -1.0, 1.0);

@@ -193,6 +193,19 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn ties_route_to_the_first_maximum() {
+        // PyTorch's CPU kernel updates the max only on `val > maxval`, so of a window
+        // [[3, 3], [3, 0]] the gradient goes to the first 3 (offset 0) alone.
+        let x = [3.0, 3.0, 3.0, 0.0];
+        let mut pool = MaxPool2d::new(Shape::image(1, 2, 2), 2);
+        let mut y = [0f32; 1];
+        pool.forward(&[], &x, &mut y, 1, true);
+        let mut dx = [f32::NAN; 4];
+        pool.backward(&[], &mut [], &x, &y, &[1.0], Some(&mut dx), 1);
+        assert_eq!(dx, [1.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
     fn gradients_match_finite_differences() {
         // Distinct random values: ties (where max is not differentiable) have probability 0.
         let mut rng = SmallRng::seed_from_u64(31);
