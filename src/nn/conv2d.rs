@@ -15,6 +15,7 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use super::gemm::{matmul, parallel_elementwise};
+use super::im2col::Unfold;
 use super::init::{torch_default_bias, torch_default_weight};
 use super::scratch::{prefix, sum};
 use super::{Layer, ParamSet, Shape};
@@ -23,34 +24,14 @@ use super::{Layer, ParamSet, Shape};
 /// out_h = (h + 2 padding - k) / stride + 1 (floor), likewise out_w.
 #[derive(Debug, Clone)]
 pub struct Conv2d {
-    input: Shape,
+    unfold: Unfold,
     output: Shape,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
     weight: Range<usize>,
     bias: Range<usize>,
     /// im2col columns `[in_ch*k*k, batch*P]`; in the backward pass, dL/dcols.
     cols: Vec<f32>,
     /// `[out_ch, batch*P]`: the GEMM's product in forward, dL/dy regrouped in backward.
     rows: Vec<f32>,
-}
-
-/// The outputs `o` along one axis whose input index `o*stride + offset - padding` lies in
-/// `0..in_len`, as a range `lo..hi` of `0..out_len`.
-fn valid_outputs(
-    out_len: usize,
-    in_len: usize,
-    offset: usize,
-    stride: usize,
-    padding: usize,
-) -> Range<usize> {
-    let lo = padding.saturating_sub(offset).div_ceil(stride).min(out_len);
-    let hi = (in_len + padding)
-        .saturating_sub(offset)
-        .div_ceil(stride)
-        .min(out_len);
-    lo..hi.max(lo)
 }
 
 impl Conv2d {
@@ -66,26 +47,18 @@ impl Conv2d {
         padding: usize,
     ) -> Self {
         assert!(
-            out_channels > 0 && kernel > 0 && stride > 0,
-            "Conv2d {prefix}: sizes must be positive"
+            out_channels > 0,
+            "Conv2d {prefix}: out_channels must be positive"
         );
-        assert!(
-            input.height + 2 * padding >= kernel && input.width + 2 * padding >= kernel,
-            "Conv2d {prefix}: kernel {kernel} larger than padded input {input:?}"
-        );
-        let out_h = (input.height + 2 * padding - kernel) / stride + 1;
-        let out_w = (input.width + 2 * padding - kernel) / stride + 1;
+        let unfold = Unfold::new(input, kernel, stride, padding);
         let weight = params.add(
             &format!("{prefix}.weight"),
             &[out_channels, input.channels, kernel, kernel],
         );
         let bias = params.add(&format!("{prefix}.bias"), &[out_channels]);
         Conv2d {
-            input,
-            output: Shape::image(out_channels, out_h, out_w),
-            kernel,
-            stride,
-            padding,
+            unfold,
+            output: Shape::image(out_channels, unfold.out_h, unfold.out_w),
             weight,
             bias,
             cols: Vec::new(),
@@ -101,7 +74,7 @@ impl Conv2d {
 
     /// in_ch * k * k: the length of one output channel's filter.
     pub fn fan_in(&self) -> usize {
-        self.input.channels * self.kernel * self.kernel
+        self.unfold.rows()
     }
 
     /// Range of `weight` (`[out_ch, in_ch, k, k]`, row `o` = channel `o`'s filter).
@@ -112,111 +85,6 @@ impl Conv2d {
     /// Range of `bias` (`[out_ch]`).
     pub fn bias_range(&self) -> Range<usize> {
         self.bias.clone()
-    }
-
-    /// Unfolds `input` into `cols` (`[in_ch*k*k, batch*P]`), one column per output position.
-    fn im2col(&self, input: &[f32], cols: &mut [f32], batch: usize) {
-        let (h, w, k) = (self.input.height, self.input.width, self.kernel);
-        let (oh, ow, s, pad) = (
-            self.output.height,
-            self.output.width,
-            self.stride,
-            self.padding,
-        );
-        let plane = oh * ow;
-        let fill_row = |(r, row): (usize, &mut [f32])| {
-            let (c, ki, kj) = (r / (k * k), r / k % k, r % k);
-            let ws = valid_outputs(ow, w, kj, s, pad);
-            let hs = valid_outputs(oh, h, ki, s, pad);
-            for b in 0..batch {
-                let x = &input[(b * self.input.channels + c) * h * w..][..h * w];
-                for (y, dst) in row[b * plane..][..plane].chunks_exact_mut(ow).enumerate() {
-                    if !hs.contains(&y) {
-                        dst.fill(0.0);
-                        continue;
-                    }
-                    if ws.is_empty() {
-                        dst.fill(0.0);
-                        continue;
-                    }
-                    let src = &x[(y * s + ki - pad) * w..][..w];
-                    dst[..ws.start].fill(0.0);
-                    dst[ws.end..].fill(0.0);
-                    let first = ws.start * s + kj - pad;
-                    if s == 1 {
-                        dst[ws.clone()].copy_from_slice(&src[first..first + ws.len()]);
-                    } else {
-                        for (d, &v) in dst[ws.clone()]
-                            .iter_mut()
-                            .zip(src[first..].iter().step_by(s))
-                        {
-                            *d = v;
-                        }
-                    }
-                }
-            }
-        };
-        let len = batch * plane;
-        if parallel_elementwise(cols.len()) {
-            cols.par_chunks_mut(len).enumerate().for_each(fill_row);
-        } else {
-            cols.chunks_mut(len).enumerate().for_each(fill_row);
-        }
-    }
-
-    /// Folds `cols` (dL/dcols, `[in_ch*k*k, batch*P]`) back onto the input: overwrites
-    /// `grad_input` with the sum, for each input pixel, of the columns entries that read it.
-    fn col2im(&self, cols: &[f32], grad_input: &mut [f32], batch: usize) {
-        let (h, w, k) = (self.input.height, self.input.width, self.kernel);
-        let (oh, ow, s, pad) = (
-            self.output.height,
-            self.output.width,
-            self.stride,
-            self.padding,
-        );
-        let (plane, len) = (oh * ow, batch * oh * ow);
-        let channels = self.input.channels;
-        // One task per (example, input channel) plane: only the column rows of that channel and
-        // the columns of that example touch it, so planes are independent.
-        let fold_plane = |(bc, dx): (usize, &mut [f32])| {
-            let (b, c) = (bc / channels, bc % channels);
-            dx.fill(0.0);
-            for ki in 0..k {
-                let hs = valid_outputs(oh, h, ki, s, pad);
-                for kj in 0..k {
-                    let ws = valid_outputs(ow, w, kj, s, pad);
-                    if ws.is_empty() {
-                        continue;
-                    }
-                    let row = &cols[((c * k + ki) * k + kj) * len + b * plane..][..plane];
-                    for y in hs.clone() {
-                        let src = &row[y * ow..][ws.clone()];
-                        let first = ws.start * s + kj - pad;
-                        let dst = &mut dx[(y * s + ki - pad) * w..][..w];
-                        if s == 1 {
-                            for (d, &v) in dst[first..first + ws.len()].iter_mut().zip(src) {
-                                *d += v;
-                            }
-                        } else {
-                            for (d, &v) in dst[first..].iter_mut().step_by(s).zip(src) {
-                                *d += v;
-                            }
-                        }
-                    }
-                }
-            }
-        };
-        if parallel_elementwise(grad_input.len() * k * k) {
-            grad_input
-                .par_chunks_mut(h * w)
-                .enumerate()
-                .for_each(fold_plane);
-        } else {
-            grad_input
-                .chunks_mut(h * w)
-                .enumerate()
-                .for_each(fold_plane);
-        }
     }
 }
 
@@ -234,11 +102,11 @@ impl Layer for Conv2d {
         _train: bool,
     ) {
         let (fan_in, out_ch) = (self.fan_in(), self.output.channels);
-        let plane = self.output.height * self.output.width;
+        let plane = self.unfold.positions();
         let len = batch * plane;
         assert_eq!(
             input.len(),
-            batch * self.input.size(),
+            batch * self.unfold.input.size(),
             "Conv2d: input length"
         );
         assert_eq!(
@@ -249,7 +117,7 @@ impl Layer for Conv2d {
         let mut cols = std::mem::take(&mut self.cols);
         let mut rows = std::mem::take(&mut self.rows);
         let c = prefix(&mut cols, fan_in * len);
-        self.im2col(input, c, batch);
+        self.unfold.im2col(input, c, batch);
         let r = prefix(&mut rows, out_ch * len);
         // rows [out_ch, batch*P] = W [out_ch, in_ch*k*k] . cols [in_ch*k*k, batch*P].
         matmul(
@@ -298,7 +166,7 @@ impl Layer for Conv2d {
         batch: usize,
     ) {
         let (fan_in, out_ch) = (self.fan_in(), self.output.channels);
-        let plane = self.output.height * self.output.width;
+        let plane = self.unfold.positions();
         let len = batch * plane;
         assert_eq!(
             grad_output.len(),
@@ -348,7 +216,7 @@ impl Layer for Conv2d {
         if let Some(dx) = grad_input {
             assert_eq!(
                 dx.len(),
-                batch * self.input.size(),
+                batch * self.unfold.input.size(),
                 "Conv2d: grad_input length"
             );
             // dcols [in_ch*k*k, batch*P] = W^T . dY, written over the columns.
@@ -363,7 +231,7 @@ impl Layer for Conv2d {
                 false,
                 false,
             );
-            self.col2im(c, dx, batch);
+            self.unfold.col2im(c, dx, batch);
         }
         self.cols = cols;
         self.rows = rows;

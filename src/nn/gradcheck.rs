@@ -32,6 +32,9 @@ pub(crate) fn to_f64(x: &[f32]) -> Vec<f64> {
     x.iter().map(|&v| v as f64).collect()
 }
 
+/// An f64 reference forward pass: (all params, input) -> output.
+pub(crate) type Reference<'a> = &'a dyn Fn(&[f64], &[f64]) -> Vec<f64>;
+
 /// The largest errors a check saw, scaled as in the tolerances (for reporting).
 #[derive(Debug)]
 pub(crate) struct CheckReport {
@@ -53,7 +56,7 @@ pub(crate) fn check_layer(
     input: &[f32],
     batch: usize,
     train: bool,
-    reference: &dyn Fn(&[f64], &[f64]) -> Vec<f64>,
+    reference: Reference,
 ) -> CheckReport {
     check_layer_sampled(layer, params, input, batch, train, reference, usize::MAX)
 }
@@ -66,7 +69,7 @@ pub(crate) fn check_layer_sampled(
     input: &[f32],
     batch: usize,
     train: bool,
-    reference: &dyn Fn(&[f64], &[f64]) -> Vec<f64>,
+    reference: Reference,
     max_coords: usize,
 ) -> CheckReport {
     let out_len = batch * layer.output_shape().size();

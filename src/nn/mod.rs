@@ -5,6 +5,7 @@ pub mod conv2d;
 pub mod dropout;
 pub mod flatten;
 pub mod gemm;
+mod im2col;
 pub mod init;
 pub mod layer;
 pub mod linear;
