@@ -1,11 +1,31 @@
 //! gped's small neural-network engine: parameters, layers with explicit backward passes,
 //! losses on network outputs, and the GEMM and random-number kernels they stand on.
 
+pub mod conv2d;
+pub mod dropout;
+pub mod flatten;
+pub mod gemm;
+mod im2col;
+pub mod init;
 pub mod layer;
+pub mod linear;
 pub mod network;
 pub mod params;
+pub mod pool;
+pub mod relu;
+mod scratch;
 pub mod weights;
 
+#[cfg(test)]
+mod gradcheck;
+
+pub use conv2d::Conv2d;
+pub use dropout::{Dropout, Dropout2d};
+pub use flatten::Flatten;
+pub use gemm::{matmul, set_threads};
 pub use layer::{Layer, Shape};
+pub use linear::Linear;
 pub use network::Network;
 pub use params::{ParamSet, ParamSpec};
+pub use pool::MaxPool2d;
+pub use relu::Relu;

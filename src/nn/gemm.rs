@@ -1,0 +1,272 @@
+//! The one matrix product the engine is built on: a safe, row-major f32 wrapper over the `gemm`
+//! crate's strided kernels (run-time dispatched AVX-512 / AVX2), with either operand optionally
+//! transposed and the result either overwriting or accumulating into the destination. Every
+//! dense and convolutional layer's forward and backward pass goes through [`matmul`].
+//!
+//! Parallelism is process-wide: [`set_threads`] picks how many rayon threads a product may use
+//! (default: all cores), and only products of at least [`PARALLEL_MIN_MACS`] multiply-adds are
+//! split across threads; smaller ones run on the calling thread, where the fork-join overhead
+//! would cost more than it saves. The same setting gates the layers' own rayon loops.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gemm::Parallelism;
+
+/// Smallest product (m * n * k multiply-adds) that is split across threads. Measured with the
+/// ignored test `gemm_threads_timing` on the 2-vCPU AMD EPYC development machine (AVX-512, one
+/// thread does ~95 GMAC/s): two threads lost at 1M-16M MACs (e.g. 100x200x800: 175 us alone vs
+/// 300 us threaded) and gained up to 25% at 26M-31M (100x400x784: 325 vs 250 us;
+/// 20x8100x160: 315 vs 250 us). gemm itself never threads below 48*48*256 = 590k. On a machine
+/// with many physical cores the break-even is lower; rerun that test there.
+pub const PARALLEL_MIN_MACS: usize = 1 << 24;
+
+/// 0 means "not set": use all available cores.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets how many threads a large product may use (`n = 0` restores the default, all cores).
+pub fn set_threads(n: usize) {
+    THREADS.store(n, Ordering::Relaxed);
+}
+
+/// How many threads a large product may use.
+pub fn threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// Whether elementwise or copying work over `elems` scalars (im2col, pooling, ReLU) should be
+/// split across rayon threads: only with more than one thread allowed and enough work to repay
+/// the fork-join (a few microseconds), i.e. about 64k scalars.
+pub(crate) fn parallel_elementwise(elems: usize) -> bool {
+    elems >= 1 << 16 && threads() > 1
+}
+
+fn parallelism(m: usize, n: usize, k: usize) -> Parallelism {
+    let t = threads();
+    if t > 1 && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_MACS {
+        Parallelism::Rayon(t)
+    } else {
+        Parallelism::None
+    }
+}
+
+/// `C = op(A) op(B)` (or `C += op(A) op(B)` when `accumulate`), all row-major f32.
+///
+/// Shapes: `C` is `[m, n]`; `op(A)` is `[m, k]`, so `A` is stored `[m, k]`, or `[k, m]` when
+/// `trans_a`; `op(B)` is `[k, n]`, so `B` is stored `[k, n]`, or `[n, k]` when `trans_b`.
+///
+/// # Panics
+/// If a slice's length differs from its shape's size.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    c: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    trans_a: bool,
+    trans_b: bool,
+    accumulate: bool,
+) {
+    // These checks are what makes the unsafe call below sound, so they stay in release builds;
+    // they cost three comparisons per product.
+    assert_eq!(c.len(), m * n, "matmul: C must be [m={m}, n={n}]");
+    assert_eq!(a.len(), m * k, "matmul: A must hold m*k = {m}*{k}");
+    assert_eq!(b.len(), k * n, "matmul: B must hold k*n = {k}*{n}");
+    if m == 0 || n == 0 {
+        return;
+    }
+    // Strides in elements (row stride, column stride) of C, op(A) and op(B).
+    let (c_rs, c_cs) = (n as isize, 1);
+    let (a_rs, a_cs) = if trans_a {
+        (1, m as isize)
+    } else {
+        (k as isize, 1)
+    };
+    let (b_rs, b_cs) = if trans_b {
+        (1, k as isize)
+    } else {
+        (n as isize, 1)
+    };
+    // SAFETY: the slices have exactly the lengths asserted above; with the strides chosen, every
+    // index the kernel touches, (i * rs + j * cs) over i < rows, j < cols, lies inside its slice.
+    // `c` is a unique borrow, so it cannot alias `a` or `b`. gemm computes
+    // dst = alpha * dst + beta * lhs * rhs and reads dst only when `read_dst`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            c_cs,
+            c_rs,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            parallelism(m, n, k),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    /// Naive triple loop in f64, reading A and B through the same storage conventions as the
+    /// documentation of `matmul` (the independent reference).
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        c0: &[f32],
+        a: &[f32],
+        b: &[f32],
+        m: usize,
+        n: usize,
+        k: usize,
+        ta: bool,
+        tb: bool,
+        acc: bool,
+    ) -> Vec<f64> {
+        let mut c = vec![0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = if acc { c0[i * n + j] as f64 } else { 0.0 };
+                for p in 0..k {
+                    let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                    let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                    s += av as f64 * bv as f64;
+                }
+                c[i * n + j] = s;
+            }
+        }
+        c
+    }
+
+    fn random(rng: &mut SmallRng, len: usize) -> Vec<f32> {
+        (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+    }
+
+    #[test]
+    fn all_transposes_and_modes_match_naive_loop() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        // Odd sizes (not multiples of any SIMD width), a degenerate k = 1, and one product
+        // large enough (400*240*180 = 17.3M MACs) to take the threaded path.
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (17, 1, 33),
+            (1, 29, 13),
+            (37, 41, 1),
+            (400, 240, 180),
+        ] {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    for acc in [false, true] {
+                        let a = random(&mut rng, m * k);
+                        let b = random(&mut rng, k * n);
+                        let c0 = random(&mut rng, m * n);
+                        let mut c = c0.clone();
+                        matmul(&mut c, &a, &b, m, n, k, ta, tb, acc);
+                        let want = naive(&c0, &a, &b, m, n, k, ta, tb, acc);
+                        for (got, want) in c.iter().zip(&want) {
+                            // An f32 dot product of k terms in [-1, 1] typically errs by about
+                            // k * 2^-24 ~ 1e-5 at k = 180 (gemm's blocked order differs from
+                            // ours); a wrong stride or transpose is off by O(0.1) or more.
+                            assert!(
+                                (*got as f64 - want).abs() < 1e-4,
+                                "m={m} n={n} k={k} ta={ta} tb={tb} acc={acc}: {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_k_overwrites_with_zero_or_keeps() {
+        let mut c = vec![3.0f32; 6];
+        matmul(&mut c, &[], &[], 2, 3, 0, false, false, true);
+        assert!(c.iter().all(|&v| v == 3.0));
+        matmul(&mut c, &[], &[], 2, 3, 0, false, false, false);
+        assert!(c.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: B")]
+    fn wrong_length_panics() {
+        let mut c = vec![0f32; 4];
+        matmul(&mut c, &[0.0; 4], &[0.0; 3], 2, 2, 2, false, false, false);
+    }
+
+    /// Single- vs multi-threaded time of products of the shapes gped's networks use, to place
+    /// `PARALLEL_MIN_MACS`. Run with `cargo test --release -- --ignored --nocapture gemm_threads`.
+    #[test]
+    #[ignore]
+    fn gemm_threads_timing() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        for &(m, n, k) in &[
+            (100, 10, 400),
+            (100, 50, 200),
+            (100, 80, 320),
+            (64, 64, 512),
+            (100, 200, 800),
+            (100, 400, 784),
+            (20, 8100, 160),
+        ] {
+            let a = random(&mut rng, m * k);
+            let b = random(&mut rng, k * n);
+            let mut c = vec![0f32; m * n];
+            let mut time = |par: Parallelism| {
+                let reps = (2e8 / (m * n * k) as f64).clamp(3.0, 2000.0) as usize;
+                let t = std::time::Instant::now();
+                for _ in 0..reps {
+                    // SAFETY: as in `matmul`: row-major, exact lengths.
+                    unsafe {
+                        gemm::gemm(
+                            m,
+                            n,
+                            k,
+                            c.as_mut_ptr(),
+                            1,
+                            n as isize,
+                            false,
+                            a.as_ptr(),
+                            1,
+                            k as isize,
+                            b.as_ptr(),
+                            1,
+                            n as isize,
+                            1.0f32,
+                            1.0f32,
+                            false,
+                            false,
+                            false,
+                            par,
+                        );
+                    }
+                }
+                t.elapsed().as_secs_f64() / reps as f64 * 1e6
+            };
+            let (one, many) = (time(Parallelism::None), time(Parallelism::Rayon(threads())));
+            eprintln!(
+                "{m}x{n}x{k} ({} MACs): 1 thread {one:.1} us, {} threads {many:.1} us",
+                m * n * k,
+                threads()
+            );
+        }
+    }
+}

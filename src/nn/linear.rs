@@ -1,0 +1,254 @@
+//! A fully connected layer, y = x W^T + b, laid out as PyTorch's `nn.Linear` (`weight` is
+//! `[out, in]`, `bias` is `[out]`): the FC layers of the paper's FCNN and CNN teachers and
+//! students. Forward and backward are one GEMM each (plus one for the input gradient).
+
+use std::ops::Range;
+
+use rand::Rng;
+
+use super::gemm::matmul;
+use super::init::{torch_default_bias, torch_default_weight};
+use super::{Layer, ParamSet, Shape};
+
+/// `[batch, in]` -> `[batch, out]`, y = x W^T + b.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    in_features: usize,
+    out_features: usize,
+    weight: Range<usize>,
+    bias: Range<usize>,
+}
+
+impl Linear {
+    /// Registers `{prefix}.weight` `[out, in]` and `{prefix}.bias` `[out]` in `params` (zeroed;
+    /// see [`Linear::init`]).
+    pub fn new(
+        params: &mut ParamSet,
+        prefix: &str,
+        in_features: usize,
+        out_features: usize,
+    ) -> Self {
+        assert!(
+            in_features > 0 && out_features > 0,
+            "Linear {prefix}: sizes must be positive"
+        );
+        let weight = params.add(&format!("{prefix}.weight"), &[out_features, in_features]);
+        let bias = params.add(&format!("{prefix}.bias"), &[out_features]);
+        Linear {
+            in_features,
+            out_features,
+            weight,
+            bias,
+        }
+    }
+
+    /// PyTorch's default init (see [`super::init`]) of this layer's tensors inside the
+    /// network's flat `params`.
+    pub fn init<R: Rng + ?Sized>(&self, params: &mut [f32], rng: &mut R) {
+        torch_default_weight(&mut params[self.weight.clone()], self.in_features, rng);
+        torch_default_bias(&mut params[self.bias.clone()], self.in_features, rng);
+    }
+
+    pub fn in_features(&self) -> usize {
+        self.in_features
+    }
+
+    pub fn out_features(&self) -> usize {
+        self.out_features
+    }
+
+    /// Range of `weight` (`[out, in]`, row `o` = unit `o`'s incoming weights) in the flat buffers.
+    pub fn weight_range(&self) -> Range<usize> {
+        self.weight.clone()
+    }
+
+    /// Range of `bias` (`[out]`) in the flat buffers.
+    pub fn bias_range(&self) -> Range<usize> {
+        self.bias.clone()
+    }
+}
+
+impl Layer for Linear {
+    fn output_shape(&self) -> Shape {
+        Shape::flat(self.out_features)
+    }
+
+    fn forward(
+        &mut self,
+        params: &[f32],
+        input: &[f32],
+        output: &mut [f32],
+        batch: usize,
+        _train: bool,
+    ) {
+        let (n_in, n_out) = (self.in_features, self.out_features);
+        let bias = &params[self.bias.clone()];
+        for row in output.chunks_exact_mut(n_out) {
+            row.copy_from_slice(bias);
+        }
+        // y [batch, out] += x [batch, in] . W^T, with W stored [out, in].
+        matmul(
+            output,
+            input,
+            &params[self.weight.clone()],
+            batch,
+            n_out,
+            n_in,
+            false,
+            true,
+            true,
+        );
+    }
+
+    fn backward(
+        &mut self,
+        params: &[f32],
+        grads: &mut [f32],
+        input: &[f32],
+        _output: &[f32],
+        grad_output: &[f32],
+        grad_input: Option<&mut [f32]>,
+        batch: usize,
+    ) {
+        let (n_in, n_out) = (self.in_features, self.out_features);
+        // dW [out, in] += dy^T . x, with dy stored [batch, out].
+        matmul(
+            &mut grads[self.weight.clone()],
+            grad_output,
+            input,
+            n_out,
+            n_in,
+            batch,
+            true,
+            false,
+            true,
+        );
+        // db [out] += column sums of dy (the inner loop vectorises across units).
+        let db = &mut grads[self.bias.clone()];
+        for row in grad_output.chunks_exact(n_out) {
+            for (g, &d) in db.iter_mut().zip(row) {
+                *g += d;
+            }
+        }
+        if let Some(dx) = grad_input {
+            // dx [batch, in] = dy [batch, out] . W [out, in].
+            matmul(
+                dx,
+                grad_output,
+                &params[self.weight.clone()],
+                batch,
+                n_in,
+                n_out,
+                false,
+                false,
+                false,
+            );
+        }
+    }
+
+    fn macs_per_example(&self) -> usize {
+        self.in_features * self.out_features
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::nn::gradcheck::{check_layer, random_vec};
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    /// Direct f64 y[b][o] = b[o] + sum_i x[b][i] W[o][i], with W at `w_off`, bias right after.
+    pub(crate) fn reference(
+        p: &[f64],
+        w_off: usize,
+        x: &[f64],
+        n_in: usize,
+        n_out: usize,
+    ) -> Vec<f64> {
+        let batch = x.len() / n_in;
+        let (w, b) = (&p[w_off..w_off + n_out * n_in], &p[w_off + n_out * n_in..]);
+        let mut y = vec![0.0; batch * n_out];
+        for s in 0..batch {
+            for o in 0..n_out {
+                y[s * n_out + o] = b[o]
+                    + (0..n_in)
+                        .map(|i| x[s * n_in + i] * w[o * n_in + i])
+                        .sum::<f64>();
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn registers_torch_names_and_shapes() {
+        let mut ps = ParamSet::new();
+        let fc = Linear::new(&mut ps, "fc1", 784, 400);
+        assert_eq!(ps.spec("fc1.weight").unwrap().shape, vec![400, 784]);
+        assert_eq!(ps.spec("fc1.bias").unwrap().shape, vec![400]);
+        assert_eq!(fc.macs_per_example(), 784 * 400);
+        assert_eq!(ps.len(), 784 * 400 + 400);
+    }
+
+    #[test]
+    fn forward_hand_computed() {
+        // W = [[1, 2], [3, 4], [-1, 0.5]], b = [0.5, -1, 2], x = [[1, -1], [2, 3]]:
+        // row 0: 1-2+0.5 = -0.5; 3-4-1 = -2; -1-0.5+2 = 0.5
+        // row 1: 2+6+0.5 = 8.5; 6+12-1 = 17; -2+1.5+2 = 1.5
+        let mut ps = ParamSet::new();
+        let mut fc = Linear::new(&mut ps, "fc", 2, 3);
+        ps.values
+            .copy_from_slice(&[1.0, 2.0, 3.0, 4.0, -1.0, 0.5, 0.5, -1.0, 2.0]);
+        let mut y = vec![f32::NAN; 6];
+        fc.forward(&ps.values, &[1.0, -1.0, 2.0, 3.0], &mut y, 2, false);
+        assert_eq!(y, vec![-0.5, -2.0, 0.5, 8.5, 17.0, 1.5]);
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let mut rng = SmallRng::seed_from_u64(11);
+        let (n_in, n_out, batch) = (13, 7, 5);
+        let mut ps = ParamSet::new();
+        // A tensor before the layer's, so the layer must honour its offsets.
+        ps.add("other", &[3]);
+        let mut fc = Linear::new(&mut ps, "fc", n_in, n_out);
+        fc.init(&mut ps.values, &mut rng);
+        let x = random_vec(&mut rng, batch * n_in, -1.0, 1.0);
+        let off = fc.weight_range().start;
+        let rep = check_layer(&mut fc, &ps.values, &x, batch, true, &|p, x| {
+            reference(p, off, x, n_in, n_out)
+        });
+        eprintln!("linear: {rep:?}");
+    }
+
+    /// Forward + backward of Linear 784 -> 400 at batch 100 (the FCNN's first layer). Prints the
+    /// time per pass; run with `cargo test --release -- --ignored --nocapture linear_timing`.
+    #[test]
+    #[ignore]
+    fn linear_timing() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let mut ps = ParamSet::new();
+        let mut fc = Linear::new(&mut ps, "fc1", 784, 400);
+        fc.init(&mut ps.values, &mut rng);
+        let x = random_vec(&mut rng, 100 * 784, 0.0, 1.0);
+        let dy = random_vec(&mut rng, 100 * 400, -1.0, 1.0);
+        let (mut y, mut dx) = (vec![0f32; 100 * 400], vec![0f32; 100 * 784]);
+        let mut grads = vec![0f32; ps.len()];
+        for with_dx in [false, true] {
+            let reps = 200;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                fc.forward(&ps.values, &x, &mut y, 100, true);
+                let gi = if with_dx { Some(&mut dx[..]) } else { None };
+                fc.backward(&ps.values, &mut grads, &x, &y, &dy, gi, 100);
+            }
+            let per = t.elapsed().as_secs_f64() / reps as f64;
+            eprintln!(
+                "Linear 784->400 b100 fwd+bwd (dx: {with_dx}): {:.1} us, {:.1} GFLOP/s, threads {}",
+                per * 1e6,
+                (if with_dx { 6.0 } else { 4.0 }) * 784.0 * 400.0 * 100.0 / per / 1e9,
+                crate::nn::gemm::threads()
+            );
+        }
+    }
+}
