@@ -90,7 +90,11 @@ impl Error {
     }
 
     /// A format error on `path`.
-    pub fn format(path: impl Into<PathBuf>, format: &'static str, detail: impl Into<String>) -> Self {
+    pub fn format(
+        path: impl Into<PathBuf>,
+        format: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Error::Format {
             path: path.into(),
             format,

@@ -45,7 +45,14 @@ pub trait Layer: Send {
 
     /// `input` is `[batch, in_size]`, `output` is `[batch, out_size]` (overwritten).
     /// `train` switches dropout on.
-    fn forward(&mut self, params: &[f32], input: &[f32], output: &mut [f32], batch: usize, train: bool);
+    fn forward(
+        &mut self,
+        params: &[f32],
+        input: &[f32],
+        output: &mut [f32],
+        batch: usize,
+        train: bool,
+    );
 
     /// Given the forward pass's `input` and `output` and `grad_output` = dL/d output,
     /// adds dL/d params into `grads` and, when `grad_input` is given, overwrites it with
