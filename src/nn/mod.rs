@@ -3,6 +3,7 @@
 
 pub mod gaussian;
 pub mod layer;
+pub mod loss;
 pub mod params;
 pub(crate) mod simd;
 
