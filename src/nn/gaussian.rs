@@ -194,8 +194,9 @@ pub fn normal_at(key: u64, index: u64) -> f32 {
     one[0]
 }
 
-/// A seeded standard-normal stream: a key and a position that every fill advances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A seeded standard-normal stream: a key and a position that every fill advances. The two
+/// numbers are its whole state (serialisable, to resume a run exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GaussianStream {
     key: u64,
     position: u64,
