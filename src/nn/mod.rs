@@ -4,16 +4,19 @@
 pub mod conv2d;
 pub mod dropout;
 pub mod flatten;
+pub mod gaussian;
 pub mod gemm;
 mod im2col;
 pub mod init;
 pub mod layer;
 pub mod linear;
+pub mod loss;
 pub mod network;
 pub mod params;
 pub mod pool;
 pub mod relu;
 mod scratch;
+pub(crate) mod simd;
 pub mod weights;
 
 #[cfg(test)]
@@ -22,6 +25,7 @@ mod gradcheck;
 pub use conv2d::Conv2d;
 pub use dropout::{Dropout, Dropout2d};
 pub use flatten::Flatten;
+pub use gaussian::GaussianStream;
 pub use gemm::{matmul, set_threads};
 pub use layer::{Layer, Shape};
 pub use linear::Linear;

@@ -1,0 +1,225 @@
+//! Stochastic gradient Langevin dynamics, the teacher's sampler in Algorithm 1 (Eq. 7), with the
+//! paper's spherical Gaussian prior N(0, I / tau):
+//!
+//! theta <- theta - eta/2 (N g_bar + tau theta) + sqrt(eta) xi,   xi ~ N(0, I),
+//!
+//! where g_bar is the mean minibatch gradient of the NLL (what a network's backward pass leaves
+//! in [`ParamSet::grads`]) and N the training-set size, so N g_bar estimates the full-data NLL
+//! gradient. The update is one fused pass over the flat parameter and gradient buffers: noise is
+//! drawn on the fly, a small stack block at a time, from a counter-based
+//! [`GaussianStream`](crate::nn::GaussianStream), and long buffers are split over rayon's
+//! threads. Noise value i of a step depends only on the seed and on (step, i), so the result is
+//! bit-identical for any number of threads.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::nn::ParamSet;
+use crate::nn::gaussian::{self, GaussianStream};
+use crate::nn::simd::{self, Level};
+
+/// Values per fused block: the noise for them lives in a stack buffer (1 KiB) and stays in L1.
+const FUSED_BLOCK: usize = 256;
+/// Values per parallel task (a multiple of the noise block).
+const PAR_CHUNK: usize = 16 * 1024;
+
+/// Settings of the SGLD step. The paper uses eta = 4e-6 (MNIST) or 2e-6 (CIFAR-10), tau = 10,
+/// and N = the number of teacher training examples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SgldConfig {
+    /// eta: the step size (fixed in the paper).
+    pub step_size: f64,
+    /// tau: the precision of the N(0, I / tau) prior on every parameter.
+    pub prior_precision: f64,
+    /// N: the size of the teacher's training set D.
+    pub data_size: usize,
+}
+
+impl SgldConfig {
+    /// Checks eta > 0, tau >= 0 (both finite) and N >= 1.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.step_size.is_finite() && self.step_size > 0.0) {
+            return Err(Error::config(
+                "sampler.step_size",
+                format!("must be a finite positive number, found {}", self.step_size),
+            ));
+        }
+        if !(self.prior_precision.is_finite() && self.prior_precision >= 0.0) {
+            return Err(Error::config(
+                "sampler.prior_precision",
+                format!(
+                    "must be finite and non-negative, found {}",
+                    self.prior_precision
+                ),
+            ));
+        }
+        if self.data_size == 0 {
+            return Err(Error::config(
+                "sampler.data_size",
+                "must be at least 1, found 0",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The update as theta <- decay theta - grad_scale g_bar + noise_scale xi.
+    pub fn coefficients(&self) -> SgldCoefficients {
+        let eta = self.step_size;
+        SgldCoefficients {
+            decay: (1.0 - 0.5 * eta * self.prior_precision) as f32,
+            grad_scale: (0.5 * eta * self.data_size as f64) as f32,
+            noise_scale: eta.sqrt() as f32,
+        }
+    }
+}
+
+/// The three scalars of one SGLD step (computed in f64, applied in f32):
+/// decay = 1 - eta tau / 2, grad_scale = eta N / 2, noise_scale = sqrt(eta).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SgldCoefficients {
+    pub decay: f32,
+    pub grad_scale: f32,
+    pub noise_scale: f32,
+}
+
+/// The SGLD sampler: its settings and its noise stream.
+#[derive(Debug, Clone)]
+pub struct Sgld {
+    config: SgldConfig,
+    noise: GaussianStream,
+    steps: u64,
+}
+
+impl Sgld {
+    /// A sampler with validated `config` whose noise comes from `seed`.
+    pub fn new(config: SgldConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        Ok(Sgld {
+            config,
+            noise: GaussianStream::new(seed),
+            steps: 0,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SgldConfig {
+        &self.config
+    }
+
+    /// Number of steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The noise stream (its key and position resume a run exactly).
+    pub fn noise(&self) -> &GaussianStream {
+        &self.noise
+    }
+
+    /// Replaces the noise stream (to resume from a saved key and position).
+    pub fn set_noise(&mut self, noise: GaussianStream) {
+        self.noise = noise;
+    }
+
+    /// One SGLD step (Eq. 7) on `params.values`, reading the mean minibatch NLL gradient from
+    /// `params.grads` (which it leaves unchanged). Consumes `params.len()` noise values,
+    /// rounded up to a whole noise block so that every step starts on a block.
+    pub fn step(&mut self, params: &mut ParamSet) {
+        let coeffs = self.config.coefficients();
+        self.noise.align_to_block();
+        let (key, start) = (self.noise.key(), self.noise.position());
+        sgld_update(&mut params.values, &params.grads, coeffs, key, start);
+        self.noise.advance(params.len() as u64);
+        self.steps += 1;
+    }
+}
+
+/// The fused SGLD update on `values` and `grads` (same length):
+/// `values[i] = decay * values[i] - grad_scale * grads[i] + noise_scale * xi[i]`,
+/// with `xi[i]` = value `start + i` of the Gaussian stream `key`.
+/// Long buffers are split over rayon's threads; the result does not depend on their number.
+///
+/// # Panics
+/// If `values` and `grads` differ in length.
+pub fn sgld_update(
+    values: &mut [f32],
+    grads: &[f32],
+    coeffs: SgldCoefficients,
+    key: u64,
+    start: u64,
+) {
+    assert_eq!(
+        values.len(),
+        grads.len(),
+        "values and grads differ in length"
+    );
+    if values.len() <= PAR_CHUNK {
+        sgld_update_serial(values, grads, coeffs, key, start);
+    } else {
+        values
+            .par_chunks_mut(PAR_CHUNK)
+            .zip(grads.par_chunks(PAR_CHUNK))
+            .enumerate()
+            .for_each(|(i, (v, g))| {
+                sgld_update_serial(v, g, coeffs, key, start + (i * PAR_CHUNK) as u64)
+            });
+    }
+}
+
+/// One thread's share, with the widest SIMD the CPU has.
+fn sgld_update_serial(
+    values: &mut [f32],
+    grads: &[f32],
+    coeffs: SgldCoefficients,
+    key: u64,
+    start: u64,
+) {
+    match simd::level() {
+        // SAFETY: `level` found the features the function enables on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => unsafe { sgld_avx512(values, grads, coeffs, key, start) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => unsafe { sgld_avx2(values, grads, coeffs, key, start) },
+        _ => sgld_body(values, grads, coeffs, key, start),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+fn sgld_avx512(values: &mut [f32], grads: &[f32], coeffs: SgldCoefficients, key: u64, start: u64) {
+    sgld_body(values, grads, coeffs, key, start)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sgld_avx2(values: &mut [f32], grads: &[f32], coeffs: SgldCoefficients, key: u64, start: u64) {
+    sgld_body(values, grads, coeffs, key, start)
+}
+
+/// The fused loop: a stack block of noise, then the update of the same block.
+#[inline(always)]
+fn sgld_body(values: &mut [f32], grads: &[f32], coeffs: SgldCoefficients, key: u64, start: u64) {
+    let SgldCoefficients {
+        decay,
+        grad_scale,
+        noise_scale,
+    } = coeffs;
+    let mut xi = [0.0f32; FUSED_BLOCK];
+    for (b, (v, g)) in values
+        .chunks_mut(FUSED_BLOCK)
+        .zip(grads.chunks(FUSED_BLOCK))
+        .enumerate()
+    {
+        let xi = &mut xi[..v.len()];
+        gaussian::fill_at_body(key, start + (b * FUSED_BLOCK) as u64, xi);
+        for ((v, &g), &x) in v.iter_mut().zip(g).zip(xi.iter()) {
+            *v = decay * *v - grad_scale * g + noise_scale * x;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "sgld_tests.rs"]
+mod tests;

@@ -1,0 +1,319 @@
+//! Tests of the SGLD step: the exact update on hand values, thread-count independence, and that
+//! the chain samples a known Gaussian posterior.
+
+use super::*;
+use crate::nn::gaussian::normal_at;
+
+fn param_set(values: Vec<f32>, grads: Vec<f32>) -> ParamSet {
+    let mut p = ParamSet::new();
+    p.add("w", &[values.len()]);
+    p.values = values;
+    p.grads = grads;
+    p
+}
+
+#[test]
+fn one_step_is_eq_7_with_the_streams_noise() {
+    // theta' = theta - eta/2 (N g + tau theta) + sqrt(eta) xi, computed here in f64 with xi read
+    // back from the same stream; the f32 kernel must agree to a few f32 ulps of the terms.
+    let n = 1000;
+    let values: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+    let grads: Vec<f32> = (0..n).map(|i| 0.1 * (i as f32 * 0.11).cos()).collect();
+    let config = SgldConfig {
+        step_size: 1e-3,
+        prior_precision: 10.0,
+        data_size: 500,
+    };
+    let mut sgld = Sgld::new(config, 17).unwrap();
+    let key = sgld.noise().key();
+    let mut p = param_set(values.clone(), grads.clone());
+    for step in 0..2u64 {
+        let before = p.values.clone();
+        sgld.step(&mut p);
+        // Step 0 reads noise 0..1000; step 1 starts at the next block, 1024.
+        let first = step * 1024;
+        for i in 0..n {
+            let (theta, g) = (before[i] as f64, grads[i] as f64);
+            let xi = normal_at(key, first + i as u64) as f64;
+            let drift = 0.5 * 1e-3 * (500.0 * g + 10.0 * theta);
+            let want = theta - drift + 1e-3f64.sqrt() * xi;
+            let scale = theta.abs() + drift.abs() + (1e-3f64.sqrt() * xi).abs();
+            assert!(
+                (p.values[i] as f64 - want).abs() <= 4.0 * f32::EPSILON as f64 * scale,
+                "step {step} i {i}: {} vs {want}",
+                p.values[i]
+            );
+        }
+    }
+    assert_eq!(p.grads, grads, "the step must not touch the gradients");
+    assert_eq!(sgld.steps(), 2);
+    assert_eq!(sgld.noise().position(), 1024 + 1000);
+}
+
+#[test]
+fn same_bits_for_any_number_of_threads() {
+    // 478,410 parameters (the FCNN teacher), pools of 1, 2 and 3 threads, and one serial pass
+    // over the whole buffer: all bit-identical.
+    let n = 478_410;
+    let mut values = vec![0.0f32; n];
+    let mut grads = vec![0.0f32; n];
+    GaussianStream::new(1).fill(&mut values);
+    GaussianStream::new(2).fill(&mut grads);
+    let config = SgldConfig {
+        step_size: 4e-6,
+        prior_precision: 10.0,
+        data_size: 60_000,
+    };
+    let mut serial = values.clone();
+    sgld_update_serial(
+        &mut serial,
+        &grads,
+        config.coefficients(),
+        GaussianStream::new(3).key(),
+        0,
+    );
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut p = param_set(values.clone(), grads.clone());
+        let mut sgld = Sgld::new(config, 3).unwrap();
+        pool.install(|| sgld.step(&mut p));
+        assert!(
+            p.values
+                .iter()
+                .zip(&serial)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{threads} threads differ from the serial pass"
+        );
+    }
+}
+
+#[test]
+fn simd_paths_give_the_same_bits_as_the_scalar_body() {
+    let n = 5000 + 7;
+    let values: Vec<f32> = (0..n).map(|i| (i as f32).sin()).collect();
+    let grads: Vec<f32> = (0..n).map(|i| (i as f32).cos()).collect();
+    let c = SgldCoefficients {
+        decay: 0.99,
+        grad_scale: 0.5,
+        noise_scale: 0.1,
+    };
+    let mut scalar = values.clone();
+    sgld_body(&mut scalar, &grads, c, 5, 64);
+    let mut dispatched = values.clone();
+    sgld_update_serial(&mut dispatched, &grads, c, 5, 64);
+    assert_eq!(scalar, dispatched);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        let mut v = values.clone();
+        // SAFETY: features detected above.
+        unsafe { sgld_avx2(&mut v, &grads, c, 5, 64) };
+        assert_eq!(scalar, v);
+    }
+}
+
+#[test]
+fn invalid_configs_are_rejected_with_their_key() {
+    let good = SgldConfig {
+        step_size: 1e-3,
+        prior_precision: 1.0,
+        data_size: 10,
+    };
+    assert!(Sgld::new(good, 0).is_ok());
+    let cases = [
+        (
+            SgldConfig {
+                step_size: 0.0,
+                ..good
+            },
+            "sampler.step_size",
+        ),
+        (
+            SgldConfig {
+                step_size: f64::NAN,
+                ..good
+            },
+            "sampler.step_size",
+        ),
+        (
+            SgldConfig {
+                prior_precision: -1.0,
+                ..good
+            },
+            "sampler.prior_precision",
+        ),
+        (
+            SgldConfig {
+                data_size: 0,
+                ..good
+            },
+            "sampler.data_size",
+        ),
+    ];
+    for (config, key) in cases {
+        match Sgld::new(config, 0) {
+            Err(Error::Config { key: k, .. }) => assert_eq!(k, key),
+            other => panic!("{config:?}: expected a config error on {key}, got {other:?}"),
+        }
+    }
+}
+
+/// Eigen-decomposition of a symmetric 2x2 matrix [[a, b], [b, c]]: eigenvalues and unit
+/// eigenvectors (as rows).
+fn eig2(a: f64, b: f64, c: f64) -> ([f64; 2], [[f64; 2]; 2]) {
+    let mean = 0.5 * (a + c);
+    let rad = (0.25 * (a - c) * (a - c) + b * b).sqrt();
+    let lams = [mean - rad, mean + rad];
+    let vecs = lams.map(|l| {
+        // (A - l I) v = 0: v = (b, l - a), or (l - c, b) when b = 0 makes that degenerate.
+        let (x, y) = if b.abs() > 1e-12 {
+            (b, l - a)
+        } else if (l - a).abs() < (l - c).abs() {
+            (1.0, 0.0)
+        } else {
+            (0.0, 1.0)
+        };
+        let norm = (x * x + y * y).sqrt();
+        [x / norm, y / norm]
+    });
+    (lams, vecs)
+}
+
+#[test]
+fn samples_the_gaussian_posterior_of_bayesian_linear_regression() {
+    // Model: y_i = x_i . w + eps_i, eps_i ~ N(0, s2), prior w ~ N(0, I / tau), n = 20, w in R^2.
+    // Posterior (complete the square in -log p(w | D) = |y - X w|^2 / (2 s2) + tau |w|^2 / 2):
+    //   precision L = tau I + X^T X / s2,  covariance S = L^-1,  mean mu = S X^T y / s2.
+    // Mean NLL gradient: g_bar = (X^T X w - X^T y) / (n s2), so with N = n the SGLD drift is
+    // N g_bar + tau w = L (w - mu): the chain is the AR(1) process
+    //   e' = (I - eta L / 2) e + sqrt(eta) xi,  e = w - mu.
+    // In L's eigenbasis (eigenvalue l, coordinate c_k) each coordinate is an AR(1) with
+    // rho = 1 - eta l / 2 and stationary variance eta / (1 - rho^2) = 1 / (l (1 - eta l / 4)):
+    // mean exactly mu, covariance S_eta = S (I - eta L / 4)^-1, which tends to S as eta -> 0.
+    // Monte Carlo error over T steps (independent eigen-coordinates, Gaussian):
+    //   Var(mean of c_k)      = sigma_k^2 (1 + rho_k) / (1 - rho_k) / T
+    //   Var(mean of c_k c_l)  = sigma_k^2 sigma_l^2 (1 + rho_k rho_l) / (1 - rho_k rho_l) / T
+    //                           (times 2 when k = l),
+    // mapped to the original coordinates with the eigenvectors. Each estimate must lie within
+    // 5 standard errors of S_eta, and within 5 standard errors plus the known O(eta) bias of S.
+    let (n, s2, tau) = (20usize, 4.0f64, 1.0f64);
+    let xs: Vec<[f64; 2]> = (0..n)
+        .map(|i| {
+            let a = (i as f64).cos();
+            [a, 0.6 * a + 0.8 * (1.7 * i as f64).sin()]
+        })
+        .collect();
+    let ys: Vec<f64> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| x[0] - 0.5 * x[1] + 0.7 * (3.1 * i as f64).sin())
+        .collect();
+    let (mut xtx, mut xty) = ([[0.0f64; 2]; 2], [0.0f64; 2]);
+    for (x, &y) in xs.iter().zip(&ys) {
+        for r in 0..2 {
+            xty[r] += x[r] * y;
+            for c in 0..2 {
+                xtx[r][c] += x[r] * x[c];
+            }
+        }
+    }
+    let l = [
+        [tau + xtx[0][0] / s2, xtx[0][1] / s2],
+        [xtx[1][0] / s2, tau + xtx[1][1] / s2],
+    ];
+    let det = l[0][0] * l[1][1] - l[0][1] * l[1][0];
+    let s = [
+        [l[1][1] / det, -l[0][1] / det],
+        [-l[1][0] / det, l[0][0] / det],
+    ];
+    let mu = [
+        (s[0][0] * xty[0] + s[0][1] * xty[1]) / s2,
+        (s[1][0] * xty[0] + s[1][1] * xty[1]) / s2,
+    ];
+    let (lams, vecs) = eig2(l[0][0], l[0][1], l[1][1]);
+
+    let eta = 0.01;
+    let config = SgldConfig {
+        step_size: eta,
+        prior_precision: tau,
+        data_size: n,
+    };
+    let mut sgld = Sgld::new(config, 2020).unwrap();
+    let mut p = param_set(vec![0.0; 2], vec![0.0; 2]);
+    let (burn_in, t) = (5_000usize, 4_000_000usize);
+    let (mut m1, mut m2) = ([0.0f64; 2], [[0.0f64; 2]; 2]);
+    for step in 0..burn_in + t {
+        let w = [p.values[0] as f64, p.values[1] as f64];
+        for r in 0..2 {
+            p.grads[r] = ((xtx[r][0] * w[0] + xtx[r][1] * w[1] - xty[r]) / (n as f64 * s2)) as f32;
+        }
+        sgld.step(&mut p);
+        if step >= burn_in {
+            let e = [p.values[0] as f64 - mu[0], p.values[1] as f64 - mu[1]];
+            for r in 0..2 {
+                m1[r] += e[r];
+                for c in 0..2 {
+                    m2[r][c] += e[r] * e[c];
+                }
+            }
+        }
+    }
+    let tf = t as f64;
+    let mean_err = m1.map(|v| v / tf);
+    let cov = [0, 1].map(|r| [0, 1].map(|c| m2[r][c] / tf - mean_err[r] * mean_err[c]));
+
+    let rho = lams.map(|lam| 1.0 - eta * lam / 2.0);
+    let var = lams.map(|lam| 1.0 / (lam * (1.0 - eta * lam / 4.0)));
+    let s_eta = [0, 1].map(|r| {
+        [0, 1].map(|c| {
+            (0..2)
+                .map(|k| vecs[k][r] * vecs[k][c] * var[k])
+                .sum::<f64>()
+        })
+    });
+    for r in 0..2 {
+        let se: f64 = (0..2)
+            .map(|k| vecs[k][r].powi(2) * var[k] * (1.0 + rho[k]) / (1.0 - rho[k]) / tf)
+            .sum::<f64>()
+            .sqrt();
+        assert!(
+            mean_err[r].abs() < 5.0 * se,
+            "mean[{r}]: {} vs {} (se {se:e})",
+            mu[r] + mean_err[r],
+            mu[r]
+        );
+        for c in 0..2 {
+            let mut v = 0.0;
+            for k in 0..2 {
+                for q in k..2 {
+                    let weight = if k == q {
+                        vecs[k][r] * vecs[k][c]
+                    } else {
+                        vecs[k][r] * vecs[q][c] + vecs[q][r] * vecs[k][c]
+                    };
+                    let rr = rho[k] * rho[q];
+                    let factor = if k == q { 2.0 } else { 1.0 };
+                    v += weight * weight * factor * var[k] * var[q] * (1.0 + rr) / (1.0 - rr) / tf;
+                }
+            }
+            let se = v.sqrt();
+            assert!(
+                (cov[r][c] - s_eta[r][c]).abs() < 5.0 * se,
+                "cov[{r}][{c}]: {} vs S_eta {} (se {se:e})",
+                cov[r][c],
+                s_eta[r][c]
+            );
+            let bias = (s_eta[r][c] - s[r][c]).abs();
+            assert!(
+                (cov[r][c] - s[r][c]).abs() < 5.0 * se + bias,
+                "cov[{r}][{c}]: {} vs posterior {}",
+                cov[r][c],
+                s[r][c]
+            );
+        }
+    }
+    // The check is informative: the correlation is far from 0 and the errors far below S.
+    assert!(s[0][1].abs() > 0.2 * (s[0][0] * s[1][1]).sqrt());
+}
