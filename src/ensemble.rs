@@ -80,13 +80,28 @@ impl Ensemble {
     /// Serialises the sums as safetensors (F64 `prob_sums` `[n, classes]`, `entropy_sums`
     /// `[n]`, and the sample count in the metadata).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let probs: Vec<u8> = self.prob_sums.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let ents: Vec<u8> = self.entropy_sums.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let probs: Vec<u8> = self
+            .prob_sums
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let ents: Vec<u8> = self
+            .entropy_sums
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let n = self.len();
-        let err = |e: safetensors::SafeTensorError| Error::InvalidArgument(format!("ensemble: {e}"));
+        let err =
+            |e: safetensors::SafeTensorError| Error::InvalidArgument(format!("ensemble: {e}"));
         let views = vec![
-            ("prob_sums", TensorView::new(Dtype::F64, vec![n, self.classes], &probs).map_err(err)?),
-            ("entropy_sums", TensorView::new(Dtype::F64, vec![n], &ents).map_err(err)?),
+            (
+                "prob_sums",
+                TensorView::new(Dtype::F64, vec![n, self.classes], &probs).map_err(err)?,
+            ),
+            (
+                "entropy_sums",
+                TensorView::new(Dtype::F64, vec![n], &ents).map_err(err)?,
+            ),
         ];
         let meta = HashMap::from([("samples".to_string(), self.samples.to_string())]);
         safetensors::serialize(views, Some(meta)).map_err(err)
@@ -117,13 +132,20 @@ impl Ensemble {
             if t.dtype() != Dtype::F64 || t.shape().len() != rank {
                 return Err(bad(format!("`{name}`: expected F64 of rank {rank}")));
             }
-            let v = t.data().chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
+            let v = t
+                .data()
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
             Ok((t.shape().to_vec(), v))
         };
         let (shape, prob_sums) = read("prob_sums", 2)?;
         let (eshape, entropy_sums) = read("entropy_sums", 1)?;
         if eshape[0] != shape[0] {
-            return Err(bad(format!("`entropy_sums` has {} rows, `prob_sums` {}", eshape[0], shape[0])));
+            return Err(bad(format!(
+                "`entropy_sums` has {} rows, `prob_sums` {}",
+                eshape[0], shape[0]
+            )));
         }
         Ok(Ensemble {
             classes: shape[1],

@@ -13,14 +13,7 @@ fn ln(p: f64) -> f64 {
     p.max(PROB_FLOOR).ln()
 }
 
-/// Entropy -sum p log p of one probability vector, with 0 log 0 = 0.
-pub fn entropy(p: &[f32]) -> f64 {
-    p.iter()
-        .map(|&q| q as f64)
-        .filter(|&q| q > 0.0)
-        .map(|q| -q * q.ln())
-        .sum()
-}
+pub use crate::nn::loss::entropy;
 
 /// Mean negative log-likelihood and accuracy of `probs` `[n, k]` on `labels` `[n]`.
 pub fn nll_and_accuracy(probs: &[f32], labels: &[u8], k: usize) -> (f64, f64) {

@@ -1,9 +1,9 @@
 //! `gped run CONFIG`: loads and validates the config (with `--set` overrides), prepares the
 //! data, runs the GPED loop and prints where the outputs went.
 
+use crate::Result;
 use crate::config::RunConfig;
 use crate::distill::{self, Recorder};
-use crate::Result;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -33,10 +33,15 @@ pub fn run(args: RunArgs) -> Result<()> {
     crate::nn::gemm::set_threads(valid.threads);
     let data_dir = valid.data.resolve_dir(args.data_dir.as_deref());
     let data = distill::prepare::prepare(&valid, &data_dir)?;
-    let out = args.out.unwrap_or_else(|| default_run_dir(&valid.output.dir, &args.config));
+    let out = args
+        .out
+        .unwrap_or_else(|| default_run_dir(&valid.output.dir, &args.config));
     let mut recorder = Recorder::create(&out, &valid, valid.schedule.iterations, args.quiet)?;
     let summary = distill::run(&valid, &data, &mut recorder)?;
-    println!("{}", serde_json::to_string_pretty(&summary.json).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary.json).unwrap_or_default()
+    );
     println!("run folder: {}", out.display());
     Ok(())
 }

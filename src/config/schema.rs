@@ -367,8 +367,10 @@ mod tests {
         let mut d = DataConfig::default();
         assert_eq!(d.configured_dir(), None);
         d.dir = PathBuf::from("/cfg");
-        assert_eq!(d.resolve_dir(Some(Path::new("/flag"))), PathBuf::from("/flag"));
+        assert_eq!(
+            d.resolve_dir(Some(Path::new("/flag"))),
+            PathBuf::from("/flag")
+        );
         assert_eq!(d.resolve_dir(None), PathBuf::from("/cfg"));
-    }
     }
 }

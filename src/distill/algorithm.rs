@@ -55,7 +55,12 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
     let seed = |label: &str| seeds::derive(cfg.seed, label);
 
     // The teacher p(y|x,theta), its SGLD sampler and its minibatches S from D.
-    let mut teacher = Teacher::new(cfg, data.teacher_indices.len(), seed("teacher-init"), seed("sgld-noise"));
+    let mut teacher = Teacher::new(
+        cfg,
+        data.teacher_indices.len(),
+        seed("teacher-init"),
+        seed("sgld-noise"),
+    )?;
     let classes = teacher.classes();
     let mut minibatches = EpochSampler::new(data.teacher_indices.clone(), seed("minibatches"))?;
     let mut s_indices = vec![0usize; cfg.sampler.batch_size];
@@ -73,8 +78,16 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
     let mut students: Vec<Student> = cfg
         .students
         .iter()
-        .map(|s| Student::new(s, cfg.teacher.arch, classes, pool.len(), seed(&format!("student-{}", s.name))))
-        .collect();
+        .map(|s| {
+            Student::new(
+                s,
+                cfg.teacher.arch,
+                classes,
+                pool.len(),
+                seed(&format!("student-{}", s.name)),
+            )
+        })
+        .collect::<Result<_>>()?;
 
     // The teacher's streamed test-set (and OOD) ensembles.
     let mut ensemble = Ensemble::new(data.test.len(), classes);
@@ -138,7 +151,10 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
                 "test": metrics,
                 "elapsed_s": secs(wall.elapsed()),
             });
-            recorder.log(&record, &summary_line(t + 1, t_max, minibatch_nll, &metrics))?;
+            recorder.log(
+                &record,
+                &summary_line(t + 1, t_max, minibatch_nll, &metrics),
+            )?;
         }
     }
 
@@ -167,7 +183,8 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
             (s.name.clone(), info)
         })
         .collect();
-    let mut json = serde_json::to_value(&metrics).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let mut json =
+        serde_json::to_value(&metrics).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     if let Some(obj) = json.as_object_mut() {
         obj.insert("iterations".into(), json!(t_max));
         obj.insert("teacher_params".into(), json!(teacher.net.params.len()));

@@ -11,7 +11,12 @@ use serde::Serialize;
 
 /// Adds the teacher's current predictive probabilities on every input of `data` to
 /// `ensemble`, in chunks of `batch` inputs.
-pub fn add_teacher_sample(teacher: &mut Teacher, data: &Dataset, ensemble: &mut Ensemble, batch: usize) {
+pub fn add_teacher_sample(
+    teacher: &mut Teacher,
+    data: &Dataset,
+    ensemble: &mut Ensemble,
+    batch: usize,
+) {
     let len = data.image_len();
     for start in (0..data.len()).step_by(batch) {
         let rows = batch.min(data.len() - start);
@@ -46,7 +51,12 @@ pub struct TestMetrics {
 }
 
 /// Scores the first predictive and the first entropy student on `test` against `ensemble`.
-pub fn test_metrics(students: &mut [Student], test: &Dataset, ensemble: &Ensemble, batch: usize) -> TestMetrics {
+pub fn test_metrics(
+    students: &mut [Student],
+    test: &Dataset,
+    ensemble: &Ensemble,
+    batch: usize,
+) -> TestMetrics {
     let classes = test.num_classes();
     let mut metrics = TestMetrics {
         ensemble_samples: ensemble.samples(),
@@ -55,11 +65,22 @@ pub fn test_metrics(students: &mut [Student], test: &Dataset, ensemble: &Ensembl
     if ensemble.samples() == 0 {
         return metrics;
     }
-    if let Some(s) = students.iter_mut().find(|s| s.target_kind == Target::Predictive) {
+    if let Some(s) = students
+        .iter_mut()
+        .find(|s| s.target_kind == Target::Predictive)
+    {
         let student = student_predictions(s, test, batch);
-        metrics.predictive = Some(compare_predictive(&ensemble.mean_probs(), &student, test.labels(), classes));
+        metrics.predictive = Some(compare_predictive(
+            &ensemble.mean_probs(),
+            &student,
+            test.labels(),
+            classes,
+        ));
     }
-    if let Some(s) = students.iter_mut().find(|s| s.target_kind == Target::Entropy) {
+    if let Some(s) = students
+        .iter_mut()
+        .find(|s| s.target_kind == Target::Entropy)
+    {
         let student = student_predictions(s, test, batch);
         metrics.entropy_mae = Some(mean_abs_error(&student, &ensemble.mean_entropy()));
     }

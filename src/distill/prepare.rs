@@ -4,9 +4,9 @@
 //! out-of-distribution test set.
 
 use super::seeds;
+use crate::Result;
 use crate::config::ValidConfig;
 use crate::data::{ChecksumPolicy, Dataset, Split, load, occlude, teacher_subset};
-use crate::Result;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::path::Path;
@@ -35,8 +35,16 @@ pub fn prepare(cfg: &ValidConfig, data_dir: &Path) -> Result<RunData> {
     let mut train = load(data_dir, name, Split::Train, policy)?;
     let mut test = load(data_dir, name, Split::Test, policy)?;
     let m = cfg.data.mask_size;
-    occlude(&mut train, m, &mut StdRng::seed_from_u64(seeds::derive(cfg.seed, "occlusion-train")))?;
-    occlude(&mut test, m, &mut StdRng::seed_from_u64(seeds::derive(cfg.seed, "occlusion-test")))?;
+    occlude(
+        &mut train,
+        m,
+        &mut StdRng::seed_from_u64(seeds::derive(cfg.seed, "occlusion-train")),
+    )?;
+    occlude(
+        &mut test,
+        m,
+        &mut StdRng::seed_from_u64(seeds::derive(cfg.seed, "occlusion-test")),
+    )?;
     let size = (cfg.data.train_subset > 0).then_some(cfg.data.train_subset);
     let teacher_indices = teacher_subset(
         train.len(),

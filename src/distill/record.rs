@@ -24,7 +24,12 @@ impl Recorder {
     /// Creates the run folder `dir` (refusing an existing non-empty one) and writes the
     /// resolved `config` into it. `total` is the number of iterations, for the progress bar.
     pub fn create(dir: &Path, config: &RunConfig, total: u64, quiet: bool) -> Result<Self> {
-        if dir.exists() && std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.next().is_some() {
+        if dir.exists()
+            && std::fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .next()
+                .is_some()
+        {
             return Err(Error::InvalidArgument(format!(
                 "run folder {} already exists and is not empty; choose another --out or remove it",
                 dir.display()
@@ -37,8 +42,10 @@ impl Recorder {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
         });
@@ -85,7 +92,9 @@ impl Recorder {
 
     /// Path of a student's weights file.
     pub fn student_path(&self, name: &str) -> PathBuf {
-        self.dir.join("students").join(format!("{name}.safetensors"))
+        self.dir
+            .join("students")
+            .join(format!("{name}.safetensors"))
     }
 
     /// Closes the progress bar.

@@ -11,9 +11,9 @@ fn mix(mut z: u64) -> u64 {
 /// The seed of the stream called `label` under master seed `master`.
 pub fn derive(master: u64, label: &str) -> u64 {
     // FNV-1a over the label, then mixed with the master seed.
-    let h = label
-        .bytes()
-        .fold(0xCBF2_9CE4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01B3));
+    let h = label.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01B3)
+    });
     mix(master ^ mix(h))
 }
 

@@ -2,6 +2,8 @@
 //! (t > B and t mod H = 0) it turns the teacher's current values on a distillation batch into
 //! targets with its estimator (U_s or U_o) and takes one Adam step on its loss (Eq. 8).
 
+use crate::Result;
+use crate::config::Arch;
 use crate::config::{Estimator as EstimatorChoice, StudentConfig, Target};
 use crate::expectation::{
     CurrentSample, Estimator, ExpectedEntropy, MarginalVariance, PosteriorExpectation,
@@ -9,8 +11,7 @@ use crate::expectation::{
 };
 use crate::model::{ModelSpec, build};
 use crate::nn::Network;
-use crate::optim::{Adam, Optimizer, StepLr};
-use crate::config::Arch;
+use crate::optim::{Adam, AdamConfig, Optimizer, StepLr};
 
 /// One student with its target, estimator, optimiser and the buffers of a step.
 pub struct Student {
@@ -20,7 +21,7 @@ pub struct Student {
     pub target_kind: Target,
     estimator: Box<dyn Estimator>,
     optimizer: Adam,
-    schedule: StepLr,
+    schedule: Option<StepLr>,
     thinning: u64,
     /// Optimiser steps taken.
     pub steps: u64,
@@ -35,9 +36,18 @@ pub struct Student {
 impl Student {
     /// The student of `cfg` with architecture `arch`, `classes` classes, a pool of
     /// `pool_size` inputs (for U_o) and weights and dropout from `seed`.
-    pub fn new(cfg: &StudentConfig, arch: Arch, classes: usize, pool_size: usize, seed: u64) -> Self {
+    pub fn new(
+        cfg: &StudentConfig,
+        arch: Arch,
+        classes: usize,
+        pool_size: usize,
+        seed: u64,
+    ) -> Result<Self> {
         let target: Box<dyn PosteriorExpectation> = match cfg.target {
-            Target::Predictive => Box::new(PosteriorPredictive { classes, loss: cfg.loss }),
+            Target::Predictive => Box::new(PosteriorPredictive {
+                classes,
+                loss: cfg.loss,
+            }),
             Target::Entropy => Box::new(ExpectedEntropy),
             Target::Variance => Box::new(MarginalVariance { classes }),
         };
@@ -53,9 +63,20 @@ impl Student {
             dropout: cfg.dropout as f32,
         };
         let net = build(&spec, seed);
-        let optimizer = Adam::new(net.params.len(), cfg.learning_rate as f32, cfg.weight_decay as f32);
-        let schedule = StepLr::new(cfg.learning_rate as f32, cfg.lr_decay_every, cfg.lr_decay_factor as f32);
-        Student {
+        let optimizer = Adam::new(AdamConfig {
+            lr: cfg.learning_rate as f32,
+            weight_decay: cfg.weight_decay as f32,
+            ..AdamConfig::default()
+        })?;
+        let schedule = match cfg.lr_decay_every {
+            0 => None,
+            every => Some(StepLr::new(
+                cfg.learning_rate as f32,
+                every,
+                cfg.lr_decay_factor as f32,
+            )?),
+        };
+        Ok(Student {
             name: cfg.name.clone(),
             net,
             target,
@@ -70,7 +91,7 @@ impl Student {
             grad: Vec::new(),
             loss_sum: 0.0,
             loss_count: 0,
-        }
+        })
     }
 
     /// Whether Algorithm 1 updates this student at teacher step `t` with burn-in `burn_in`.
@@ -81,7 +102,13 @@ impl Student {
     /// One distillation step on the pool batch `indices` with inputs `inputs`
     /// `[batch, input_size]` and the teacher's current probabilities `probs`
     /// `[batch, classes]`. Returns the loss.
-    pub fn step(&mut self, indices: &[usize], inputs: &[f32], probs: &[f32], classes: usize) -> f32 {
+    pub fn step(
+        &mut self,
+        indices: &[usize],
+        inputs: &[f32],
+        probs: &[f32],
+        classes: usize,
+    ) -> f32 {
         let batch = indices.len();
         let n = batch * self.target.width();
         self.values.resize(n, 0.0);
@@ -89,14 +116,17 @@ impl Student {
         self.grad.resize(n, 0.0);
         // g_hat_i <- U(g_hat_i, theta, m_i) for i in S'.
         self.target.value(probs, classes, &mut self.values);
-        self.estimator.update(indices, &self.values, &mut self.targets);
+        self.estimator
+            .update(indices, &self.values, &mut self.targets);
         // phi <- phi - alpha_s grad_phi sum_i l(g_hat_i, f(x_i|phi)).
         self.net.training = true;
         self.net.params.zero_grads();
         let raw = self.net.forward(inputs, batch);
         let loss = self.target.loss(raw, &self.targets, &mut self.grad);
         self.net.backward(inputs, &self.grad, batch);
-        self.optimizer.set_learning_rate(self.schedule.learning_rate(self.steps));
+        if let Some(schedule) = &self.schedule {
+            schedule.apply(self.steps, &mut self.optimizer);
+        }
         self.optimizer.step(&mut self.net.params);
         self.steps += 1;
         self.loss_sum += loss as f64;

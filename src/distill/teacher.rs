@@ -23,20 +23,25 @@ pub struct Teacher {
 impl Teacher {
     /// The configured teacher with weights from `init_seed` and SGLD noise from `noise_seed`;
     /// `data_size` is N, the size of the teacher's training set.
-    pub fn new(cfg: &ValidConfig, data_size: usize, init_seed: u64, noise_seed: u64) -> Self {
+    pub fn new(
+        cfg: &ValidConfig,
+        data_size: usize,
+        init_seed: u64,
+        noise_seed: u64,
+    ) -> Result<Self> {
         let spec = ModelSpec::teacher(cfg.teacher.arch);
         let net = build(&spec, init_seed);
         let sgld = Sgld::new(
             SgldConfig {
-                step_size: cfg.sampler.step_size as f32,
-                prior_precision: cfg.sampler.prior_precision as f32,
+                step_size: cfg.sampler.step_size,
+                prior_precision: cfg.sampler.prior_precision,
                 data_size,
             },
             noise_seed,
-        );
+        )?;
         let m = cfg.sampler.batch_size;
         let classes = spec.outputs;
-        Teacher {
+        Ok(Teacher {
             inputs: vec![0.0; m * net.input_shape().size()],
             labels: vec![0; m],
             grad: vec![0.0; m * classes],
@@ -44,7 +49,7 @@ impl Teacher {
             net,
             sgld,
             classes,
-        }
+        })
     }
 
     /// Number of classes of the predictive distribution.

@@ -4,7 +4,7 @@
 //! student's training targets.
 
 pub mod estimator;
-// pub mod target; (lands with nn::loss)
+pub mod target;
 
 pub use estimator::{CurrentSample, Estimator, RunningMean};
-// target re-exports land with nn::loss
+pub use target::{ExpectedEntropy, MarginalVariance, PosteriorExpectation, PosteriorPredictive};

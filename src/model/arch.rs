@@ -40,7 +40,11 @@ impl ModelSpec {
     /// Hidden widths floor(w K1) and floor(w K2), as in the paper.
     pub fn hidden_widths(&self) -> (Vec<usize>, Vec<usize>) {
         let (w1, w2) = self.arch.scaled_widths();
-        let scale = |ws: &[usize], k: f64| ws.iter().map(|&w| (w as f64 * k).floor() as usize).collect();
+        let scale = |ws: &[usize], k: f64| {
+            ws.iter()
+                .map(|&w| (w as f64 * k).floor() as usize)
+                .collect()
+        };
         (scale(w1, self.width[0]), scale(w2, self.width[1]))
     }
 }
@@ -59,13 +63,15 @@ impl Builder {
     }
 
     fn linear(&mut self, name: &str, out: usize) {
-        let layer = Linear::new(&mut self.net.params, name, self.shape().size(), out);
+        let inputs = self.shape().size();
+        let layer = Linear::new(&mut self.net.params, name, inputs, out);
         layer.init(&mut self.net.params.values, &mut self.rng);
         self.net.push(layer);
     }
 
     fn conv(&mut self, name: &str, out: usize, kernel: usize) {
-        let layer = Conv2d::new(&mut self.net.params, name, self.shape(), out, kernel, 1, 0);
+        let input = self.shape();
+        let layer = Conv2d::new(&mut self.net.params, name, input, out, kernel, 1, 0);
         layer.init(&mut self.net.params.values, &mut self.rng);
         self.net.push(layer);
     }
@@ -137,7 +143,11 @@ mod tests {
     use super::*;
 
     fn names_and_shapes(net: &Network) -> Vec<(String, Vec<usize>)> {
-        net.params.specs.iter().map(|s| (s.name.clone(), s.shape.clone())).collect()
+        net.params
+            .specs
+            .iter()
+            .map(|s| (s.name.clone(), s.shape.clone()))
+            .collect()
     }
 
     #[test]
@@ -151,7 +161,10 @@ mod tests {
             ("fc3.weight", vec![10, 400]),
             ("fc3.bias", vec![10]),
         ];
-        let expect: Vec<_> = expect.iter().map(|(n, s)| (n.to_string(), s.clone())).collect();
+        let expect: Vec<_> = expect
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.clone()))
+            .collect();
         assert_eq!(names_and_shapes(&net), expect);
         // 784*400 + 400 + 400*400 + 400 + 400*10 + 10 = 478,410.
         assert_eq!(net.params.len(), 478_410);
@@ -166,7 +179,16 @@ mod tests {
         let shapes: Vec<_> = names_and_shapes(&net).into_iter().map(|(_, s)| s).collect();
         assert_eq!(
             shapes,
-            vec![vec![10, 1, 4, 4], vec![10], vec![20, 10, 4, 4], vec![20], vec![80, 320], vec![80], vec![10, 80], vec![10]]
+            vec![
+                vec![10, 1, 4, 4],
+                vec![10],
+                vec![20, 10, 4, 4],
+                vec![20],
+                vec![80, 320],
+                vec![80],
+                vec![10, 80],
+                vec![10]
+            ]
         );
     }
 
@@ -174,7 +196,11 @@ mod tests {
     fn cifar_cnn_shapes_follow_the_paper() {
         // 32 -k5-> 28 -pool-> 14 -k5-> 10 -pool-> 5: fc1 takes 32*5*5 = 800 inputs.
         let net = build(&ModelSpec::teacher(Arch::CifarCnn), 0);
-        let fc: Vec<_> = names_and_shapes(&net).into_iter().filter(|(n, _)| n.ends_with("weight")).map(|(_, s)| s).collect();
+        let fc: Vec<_> = names_and_shapes(&net)
+            .into_iter()
+            .filter(|(n, _)| n.ends_with("weight"))
+            .map(|(_, s)| s)
+            .collect();
         assert_eq!(fc[2], vec![200, 800]);
         assert_eq!(fc[3], vec![50, 200]);
         assert_eq!(fc[4], vec![10, 50]);
@@ -183,11 +209,25 @@ mod tests {
     #[test]
     fn student_widths_are_floored_multiples() {
         // floor(10*0.55) = 5, floor(20*0.55) = 11, floor(80*0.3) = 24; entropy head: 1 output.
-        let spec = ModelSpec { arch: Arch::MnistCnn, width: [0.55, 0.3], outputs: 1, dropout: 0.0 };
+        let spec = ModelSpec {
+            arch: Arch::MnistCnn,
+            width: [0.55, 0.3],
+            outputs: 1,
+            dropout: 0.0,
+        };
         let net = build(&spec, 0);
-        assert_eq!(net.params.spec("conv1.weight").unwrap().shape, vec![5, 1, 4, 4]);
-        assert_eq!(net.params.spec("conv2.weight").unwrap().shape, vec![11, 5, 4, 4]);
-        assert_eq!(net.params.spec("fc1.weight").unwrap().shape, vec![24, 11 * 16]);
+        assert_eq!(
+            net.params.spec("conv1.weight").unwrap().shape,
+            vec![5, 1, 4, 4]
+        );
+        assert_eq!(
+            net.params.spec("conv2.weight").unwrap().shape,
+            vec![11, 5, 4, 4]
+        );
+        assert_eq!(
+            net.params.spec("fc1.weight").unwrap().shape,
+            vec![24, 11 * 16]
+        );
         assert_eq!(net.output_size(), 1);
     }
 

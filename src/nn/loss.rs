@@ -94,8 +94,13 @@ pub fn entropy_rows(probs: &[f32], k: usize, out: &mut [f32]) {
         "probs must be [batch, k] with batch = out.len()"
     );
     for (p, h) in probs.chunks_exact(k).zip(out.iter_mut()) {
-        *h = -p.iter().map(|&p| xlnx(p as f64)).sum::<f64>() as f32;
+        *h = entropy(p) as f32;
     }
+}
+
+/// Entropy -sum_y p_y ln p_y of one probability vector, in f64, with 0 ln 0 = 0.
+pub fn entropy(p: &[f32]) -> f64 {
+    -p.iter().map(|&p| xlnx(p as f64)).sum::<f64>()
 }
 
 /// x ln x with 0 ln 0 = 0.
