@@ -30,7 +30,7 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Result<()> {
     let config = RunConfig::load_with_overrides(&args.config, &args.overrides)?;
     let valid = config.validate()?;
-    crate::nn::gemm::set_threads(valid.threads);
+    crate::nn::gemm::init_threads(valid.threads);
     let data_dir = valid.data.resolve_dir(args.data_dir.as_deref());
     let data = distill::prepare::prepare(&valid, &data_dir)?;
     let out = args

@@ -11,11 +11,15 @@
 //!     after burn-in, every `eval.every` steps: add p(y|x,theta_t) on the test set to the ensemble
 //! ```
 //! Students due at the same step share one distillation batch S' and one teacher pass on it.
+//! Their step runs concurrently with the teacher's next SGLD step (see `distiller`); the
+//! result is the same as running them one after the other. Phase times are measured on the
+//! thread that runs each phase, so with several threads they add up to more than the wall time.
 
 use super::evaluate::{TestMetrics, add_teacher_sample, test_metrics};
 use super::prepare::RunData;
 use super::record::Recorder;
 use super::seeds;
+use super::distiller::Distiller;
 use super::student::Student;
 use super::teacher::Teacher;
 use crate::config::ValidConfig;
@@ -72,22 +76,12 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
     };
     let mut pool = DistillPool::new(&data.train, noise)?;
     let mut pool_rng = StdRng::seed_from_u64(seed("pool"));
-    let m_prime = cfg.pool.batch_size;
-    let mut s_prime = vec![0usize; m_prime];
-    let mut x_prime = vec![0.0f32; m_prime * data.train.image_len()];
-    let mut students: Vec<Student> = cfg
+    let students = cfg
         .students
         .iter()
-        .map(|s| {
-            Student::new(
-                s,
-                cfg.teacher.arch,
-                classes,
-                pool.len(),
-                seed(&format!("student-{}", s.name)),
-            )
-        })
+        .map(|s| Student::new(s, cfg.teacher.arch, classes, pool.len(), seed(&format!("student-{}", s.name))))
         .collect::<Result<_>>()?;
+    let mut distiller = Distiller::new(students, burn_in, classes, cfg.pool.batch_size, data.train.image_len());
 
     // The teacher's streamed test-set (and OOD) ensembles.
     let mut ensemble = Ensemble::new(data.test.len(), classes);
@@ -96,28 +90,31 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
     let mut time = Timings::default();
     let mut nll_window = (0.0f64, 0u64);
     for t in 0..t_max {
-        // Sample minibatch S from D, |S| = M; one SGLD step (Eq. 7).
-        let clock = Instant::now();
-        minibatches.next_batch(&mut s_indices);
-        let nll = teacher.sgld_step(&data.train, &s_indices, t)?;
+        // Sample minibatch S from D, |S| = M; one SGLD step (Eq. 7). Concurrently, the
+        // students take the step staged at t - 1 (it reads only theta_{t-1}'s recorded values).
+        let (nll, distilled) = rayon::join(
+            || {
+                let clock = Instant::now();
+                minibatches.next_batch(&mut s_indices);
+                let nll = teacher.sgld_step(&data.train, &s_indices, t);
+                (nll, clock.elapsed())
+            },
+            || {
+                let clock = Instant::now();
+                (distiller.step_staged(), clock.elapsed())
+            },
+        );
+        time.teacher_step_s += secs(nll.1);
+        time.student_step_s += secs(distilled.1);
+        distilled.0?;
+        let nll = nll.0?;
         nll_window = (nll_window.0 + nll as f64, nll_window.1 + 1);
-        time.teacher_step_s += secs(clock.elapsed());
 
-        // If t mod H == 0 and t > B: distil into each due student (Eq. 8).
-        if students.iter().any(|s| s.is_due(t, burn_in)) {
+        // If t mod H == 0 and t > B: sample S' from D' and record g(x_i, theta_t) for the
+        // due students (Eq. 8's targets; U_s or U_o is applied in their step).
+        if distiller.any_due(t) {
             let clock = Instant::now();
-            pool.sample_batch(&mut pool_rng, &mut s_prime, &mut x_prime)?;
-            let probs = teacher.predict(&x_prime, m_prime);
-            for student in students.iter_mut().filter(|s| s.is_due(t, burn_in)) {
-                let loss = student.step(&s_prime, &x_prime, probs, classes);
-                if !loss.is_finite() {
-                    return Err(Error::NonFinite {
-                        iteration: t,
-                        quantity: format!("loss of student `{}`", student.name),
-                        hint: "lower the student's learning_rate".into(),
-                    });
-                }
-            }
+            distiller.stage(t, &mut pool, &mut pool_rng, &mut teacher)?;
             time.student_step_s += secs(clock.elapsed());
         }
 
@@ -135,12 +132,14 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
 
         recorder.tick(t + 1);
         if (t + 1) % cfg.eval.log_every == 0 || last {
+            distiller.step_staged()?;
             let clock = Instant::now();
-            let metrics = test_metrics(&mut students, &data.test, &ensemble, cfg.eval.test_batch);
+            let metrics = test_metrics(&mut distiller.students, &data.test, &ensemble, cfg.eval.test_batch);
             time.eval_s += secs(clock.elapsed());
             let minibatch_nll = nll_window.0 / nll_window.1.max(1) as f64;
             nll_window = (0.0, 0);
-            let losses: serde_json::Map<_, _> = students
+            let losses: serde_json::Map<_, _> = distiller
+                .students
                 .iter_mut()
                 .filter_map(|s| s.take_mean_loss().map(|l| (s.name.clone(), json!(l))))
                 .collect();
@@ -151,18 +150,16 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
                 "test": metrics,
                 "elapsed_s": secs(wall.elapsed()),
             });
-            recorder.log(
-                &record,
-                &summary_line(t + 1, t_max, minibatch_nll, &metrics),
-            )?;
+            recorder.log(&record, &summary_line(t + 1, t_max, minibatch_nll, &metrics))?;
         }
     }
 
     // Final metrics, weights and ensemble sums.
     let clock = Instant::now();
-    let metrics = test_metrics(&mut students, &data.test, &ensemble, cfg.eval.test_batch);
+    let students = &mut distiller.students;
+    let metrics = test_metrics(students, &data.test, &ensemble, cfg.eval.test_batch);
     time.eval_s += secs(clock.elapsed());
-    for s in &students {
+    for s in students.iter() {
         weights::save(&s.net.params, &recorder.student_path(&s.name), None)?;
     }
     ensemble.save(&recorder.dir().join("ensemble_test.safetensors"))?;

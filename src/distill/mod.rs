@@ -3,6 +3,7 @@
 //! a run is made of (`prepare`) and the run folder it writes (`record`).
 
 pub mod algorithm;
+pub mod distiller;
 pub mod evaluate;
 pub mod prepare;
 pub mod record;

@@ -15,10 +15,13 @@ use gemm::Parallelism;
 /// Smallest product (m * n * k multiply-adds) that is split across threads. Measured with the
 /// ignored test `gemm_threads_timing` on the 2-vCPU AMD EPYC development machine (AVX-512, one
 /// thread does ~95 GMAC/s): two threads lost at 1M-16M MACs (e.g. 100x200x800: 175 us alone vs
-/// 300 us threaded) and gained up to 25% at 26M-31M (100x400x784: 325 vs 250 us;
-/// 20x8100x160: 315 vs 250 us). gemm itself never threads below 48*48*256 = 590k. On a machine
-/// with many physical cores the break-even is lower; rerun that test there.
-pub const PARALLEL_MIN_MACS: usize = 1 << 24;
+/// 300 us threaded) and were at best even at 26M-31M (quiet machine: 100x400x784: 331 us alone
+/// vs 374 us threaded; 20x8100x160: 312 vs 270 us). The GPED loop already runs the teacher's
+/// and the students' steps on separate threads, so training-size products (batch 100) stay on
+/// their thread; test-set passes (batch 1000: 313M MACs for the FCNN's first layer) are split.
+/// gemm itself never threads below 48*48*256 = 590k. On a machine with many physical cores the
+/// break-even is lower; rerun that test there.
+pub const PARALLEL_MIN_MACS: usize = 1 << 26;
 
 /// 0 means "not set": use all available cores.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -26,6 +29,17 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// Sets how many threads a large product may use (`n = 0` restores the default, all cores).
 pub fn set_threads(n: usize) {
     THREADS.store(n, Ordering::Relaxed);
+}
+
+/// Sets the number of worker threads of the whole process (`n = 0`: all cores): the
+/// products' limit and rayon's global pool, which runs the concurrent teacher and student steps
+/// and the parallel elementwise passes. Call once, before any parallel work.
+pub fn init_threads(n: usize) {
+    set_threads(n);
+    if n > 0 {
+        // The global pool can be built only once; a second call keeps the first pool.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
 }
 
 /// How many threads a large product may use.

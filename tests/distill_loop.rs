@@ -1,0 +1,158 @@
+//! The GPED loop end to end: burn-in and thinning, reproducibility, and (on real MNIST)
+//! students that measurably learn the teacher's posterior expectations.
+
+mod common;
+
+use gped::config::{RunConfig, ValidConfig};
+use gped::data::Dataset;
+use gped::distill::{self, Recorder, RunData};
+use rand::{Rng, SeedableRng};
+
+/// A small learnable 28x28 problem: random images, labels from a fixed random linear map.
+fn synthetic_data(n: usize, seed: u64) -> Dataset {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let w: Vec<f32> = (0..10 * 784).map(|_| rng.random::<f32>() - 0.5).collect();
+    let images: Vec<f32> = (0..n * 784).map(|_| rng.random::<f32>()).collect();
+    let labels = images
+        .chunks_exact(784)
+        .map(|x| {
+            let score = |c: usize| w[c * 784..(c + 1) * 784].iter().zip(x).map(|(a, b)| a * b).sum::<f32>();
+            (0..10).fold(0u8, |best, c| if score(c) > score(best as usize) { c as u8 } else { best })
+        })
+        .collect();
+    Dataset::new(images, labels, [1, 28, 28], 10).unwrap()
+}
+
+fn synthetic_run_data() -> RunData {
+    let train = synthetic_data(500, 1);
+    RunData {
+        teacher_indices: (0..train.len()).collect(),
+        train,
+        test: synthetic_data(200, 2),
+        ood: None,
+    }
+}
+
+fn small_config(overrides: &[&str]) -> ValidConfig {
+    let mut all = vec![
+        "sampler.step_size=1e-4",
+        "schedule.burn_in=10",
+        "schedule.iterations=50",
+        "eval.every=5",
+        "eval.log_every=25",
+        "eval.test_batch=64",
+        "students.0.width=[0.1,0.1]",
+        "students.1.width=[0.1,0.1]",
+    ];
+    all.extend_from_slice(overrides);
+    let all: Vec<String> = all.into_iter().map(String::from).collect();
+    RunConfig::default().with_overrides(&all).unwrap().validate().unwrap()
+}
+
+fn run(cfg: &ValidConfig, data: &RunData) -> (serde_json::Value, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut recorder = Recorder::create(&out, cfg, cfg.schedule.iterations, true).unwrap();
+    let summary = distill::run(cfg, data, &mut recorder).unwrap();
+    (summary.json, dir)
+}
+
+#[test]
+fn students_step_exactly_at_t_above_burn_in_with_t_mod_h_zero() {
+    // T = 50, B = 10. H = 7: t in {14, 21, 28, 35, 42, 49}, 6 steps (counted by hand).
+    // H = 1: t = 11..=49, 39 steps. H = 60 > T: never.
+    let data = synthetic_run_data();
+    for (h, expected) in [(7, 6), (1, 39), (60, 0)] {
+        let h_set = format!("students.0.thinning={h}");
+        let cfg = small_config(&[&h_set, "students.1.thinning=1"]);
+        let (json, _dir) = run(&cfg, &data);
+        assert_eq!(json["students"]["predictive"]["steps"], expected, "H = {h}");
+        assert_eq!(json["students"]["entropy"]["steps"], 39);
+    }
+}
+
+#[test]
+fn same_config_and_seed_give_identical_metrics_and_weights() {
+    let data = synthetic_run_data();
+    let cfg = small_config(&["students.0.thinning=2", "students.1.thinning=3"]);
+    let (a, dir_a) = run(&cfg, &data);
+    let (b, dir_b) = run(&cfg, &data);
+    let strip = |mut v: serde_json::Value| {
+        v.as_object_mut().unwrap().remove("time");
+        v
+    };
+    assert_eq!(strip(a.clone()), strip(b));
+    for name in ["predictive", "entropy"] {
+        let file = format!("run/students/{name}.safetensors");
+        assert_eq!(std::fs::read(dir_a.path().join(&file)).unwrap(), std::fs::read(dir_b.path().join(&file)).unwrap());
+    }
+    // A different seed changes the run.
+    let other = small_config(&["students.0.thinning=2", "students.1.thinning=3", "seed=1"]);
+    let (c, _dir) = run(&other, &data);
+    assert_ne!(strip(a)["student_nll"], strip(c)["student_nll"]);
+}
+
+#[test]
+fn run_folder_holds_every_output_and_is_never_overwritten() {
+    let data = synthetic_run_data();
+    let cfg = small_config(&[]);
+    let (_json, dir) = run(&cfg, &data);
+    let out = dir.path().join("run");
+    for file in [
+        "config.toml",
+        "metrics.json",
+        "metrics.jsonl",
+        "ensemble_test.safetensors",
+        "students/predictive.safetensors",
+        "students/entropy.safetensors",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    // metrics.jsonl: one record per log_every (25, 50).
+    let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 2);
+    // The saved config is the resolved one.
+    let saved = RunConfig::load(out.join("config.toml")).unwrap();
+    assert_eq!(&saved, &*cfg);
+    // A second run into the same folder is refused and leaves it intact.
+    let before = std::fs::read(out.join("metrics.json")).unwrap();
+    let err = Recorder::create(&out, &cfg, 1, true).err().expect("existing folder refused");
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(out.join("metrics.json")).unwrap(), before);
+}
+
+/// On real MNIST: the students' divergence from the teacher ensemble falls well below its
+/// value after their first few steps.
+#[test]
+fn students_learn_the_teacher_on_real_mnist() {
+    let Some(dir) = common::real_data_dir("students_learn_the_teacher_on_real_mnist") else {
+        return;
+    };
+    let cfg = RunConfig::default()
+        .with_overrides(&[
+            "schedule.iterations=1200".into(),
+            "schedule.burn_in=100".into(),
+            "eval.every=10".into(),
+            "eval.log_every=111".into(),
+            "students.0.thinning=1".into(),
+            "students.1.thinning=1".into(),
+            "students.0.width=[0.5,0.5]".into(),
+            "students.1.width=[0.5,0.5]".into(),
+        ])
+        .unwrap()
+        .validate()
+        .unwrap();
+    let data = distill::prepare::prepare(&cfg, &dir).unwrap();
+    let (json, out) = run(&cfg, &data);
+    let lines = std::fs::read_to_string(out.path().join("run/metrics.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    // First record after t = 110: 10 student steps after burn-in, one ensemble sample.
+    let kl_start = first["test"]["kl_teacher_student"].as_f64().unwrap();
+    let mae_start = first["test"]["entropy_mae"].as_f64().unwrap();
+    let kl_end = json["kl_teacher_student"].as_f64().unwrap();
+    let mae_end = json["entropy_mae"].as_f64().unwrap();
+    println!("KL {kl_start} -> {kl_end}, entropy MAE {mae_start} -> {mae_end}");
+    assert!(kl_end < 0.3 * kl_start, "KL(teacher||student) {kl_start} -> {kl_end}");
+    assert!(mae_end < 0.6 * mae_start, "entropy MAE {mae_start} -> {mae_end}");
+    assert!(json["student_acc"].as_f64().unwrap() > 0.9, "{json}");
+}
