@@ -16,8 +16,20 @@ fn synthetic_data(n: usize, seed: u64) -> Dataset {
     let labels = images
         .chunks_exact(784)
         .map(|x| {
-            let score = |c: usize| w[c * 784..(c + 1) * 784].iter().zip(x).map(|(a, b)| a * b).sum::<f32>();
-            (0..10).fold(0u8, |best, c| if score(c) > score(best as usize) { c as u8 } else { best })
+            let score = |c: usize| {
+                w[c * 784..(c + 1) * 784]
+                    .iter()
+                    .zip(x)
+                    .map(|(a, b)| a * b)
+                    .sum::<f32>()
+            };
+            (0..10).fold(0u8, |best, c| {
+                if score(c) > score(best as usize) {
+                    c as u8
+                } else {
+                    best
+                }
+            })
         })
         .collect();
     Dataset::new(images, labels, [1, 28, 28], 10).unwrap()
@@ -46,7 +58,11 @@ fn small_config(overrides: &[&str]) -> ValidConfig {
     ];
     all.extend_from_slice(overrides);
     let all: Vec<String> = all.into_iter().map(String::from).collect();
-    RunConfig::default().with_overrides(&all).unwrap().validate().unwrap()
+    RunConfig::default()
+        .with_overrides(&all)
+        .unwrap()
+        .validate()
+        .unwrap()
 }
 
 fn run(cfg: &ValidConfig, data: &RunData) -> (serde_json::Value, tempfile::TempDir) {
@@ -84,7 +100,10 @@ fn same_config_and_seed_give_identical_metrics_and_weights() {
     assert_eq!(strip(a.clone()), strip(b));
     for name in ["predictive", "entropy"] {
         let file = format!("run/students/{name}.safetensors");
-        assert_eq!(std::fs::read(dir_a.path().join(&file)).unwrap(), std::fs::read(dir_b.path().join(&file)).unwrap());
+        assert_eq!(
+            std::fs::read(dir_a.path().join(&file)).unwrap(),
+            std::fs::read(dir_b.path().join(&file)).unwrap()
+        );
     }
     // A different seed changes the run.
     let other = small_config(&["students.0.thinning=2", "students.1.thinning=3", "seed=1"]);
@@ -116,7 +135,9 @@ fn run_folder_holds_every_output_and_is_never_overwritten() {
     assert_eq!(&saved, &*cfg);
     // A second run into the same folder is refused and leaves it intact.
     let before = std::fs::read(out.join("metrics.json")).unwrap();
-    let err = Recorder::create(&out, &cfg, 1, true).err().expect("existing folder refused");
+    let err = Recorder::create(&out, &cfg, 1, true)
+        .err()
+        .expect("existing folder refused");
     assert!(err.to_string().contains("already exists"), "{err}");
     assert_eq!(std::fs::read(out.join("metrics.json")).unwrap(), before);
 }
@@ -152,7 +173,13 @@ fn students_learn_the_teacher_on_real_mnist() {
     let kl_end = json["kl_teacher_student"].as_f64().unwrap();
     let mae_end = json["entropy_mae"].as_f64().unwrap();
     println!("KL {kl_start} -> {kl_end}, entropy MAE {mae_start} -> {mae_end}");
-    assert!(kl_end < 0.3 * kl_start, "KL(teacher||student) {kl_start} -> {kl_end}");
-    assert!(mae_end < 0.6 * mae_start, "entropy MAE {mae_start} -> {mae_end}");
+    assert!(
+        kl_end < 0.3 * kl_start,
+        "KL(teacher||student) {kl_start} -> {kl_end}"
+    );
+    assert!(
+        mae_end < 0.6 * mae_start,
+        "entropy MAE {mae_start} -> {mae_end}"
+    );
     assert!(json["student_acc"].as_f64().unwrap() > 0.9, "{json}");
 }

@@ -15,11 +15,11 @@
 //! result is the same as running them one after the other. Phase times are measured on the
 //! thread that runs each phase, so with several threads they add up to more than the wall time.
 
+use super::distiller::Distiller;
 use super::evaluate::{TestMetrics, add_teacher_sample, test_metrics};
 use super::prepare::RunData;
 use super::record::Recorder;
 use super::seeds;
-use super::distiller::Distiller;
 use super::student::Student;
 use super::teacher::Teacher;
 use crate::config::ValidConfig;
@@ -79,9 +79,23 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
     let students = cfg
         .students
         .iter()
-        .map(|s| Student::new(s, cfg.teacher.arch, classes, pool.len(), seed(&format!("student-{}", s.name))))
+        .map(|s| {
+            Student::new(
+                s,
+                cfg.teacher.arch,
+                classes,
+                pool.len(),
+                seed(&format!("student-{}", s.name)),
+            )
+        })
         .collect::<Result<_>>()?;
-    let mut distiller = Distiller::new(students, burn_in, classes, cfg.pool.batch_size, data.train.image_len());
+    let mut distiller = Distiller::new(
+        students,
+        burn_in,
+        classes,
+        cfg.pool.batch_size,
+        data.train.image_len(),
+    );
 
     // The teacher's streamed test-set (and OOD) ensembles.
     let mut ensemble = Ensemble::new(data.test.len(), classes);
@@ -134,7 +148,12 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
         if (t + 1) % cfg.eval.log_every == 0 || last {
             distiller.step_staged()?;
             let clock = Instant::now();
-            let metrics = test_metrics(&mut distiller.students, &data.test, &ensemble, cfg.eval.test_batch);
+            let metrics = test_metrics(
+                &mut distiller.students,
+                &data.test,
+                &ensemble,
+                cfg.eval.test_batch,
+            );
             time.eval_s += secs(clock.elapsed());
             let minibatch_nll = nll_window.0 / nll_window.1.max(1) as f64;
             nll_window = (0.0, 0);
@@ -150,7 +169,10 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
                 "test": metrics,
                 "elapsed_s": secs(wall.elapsed()),
             });
-            recorder.log(&record, &summary_line(t + 1, t_max, minibatch_nll, &metrics))?;
+            recorder.log(
+                &record,
+                &summary_line(t + 1, t_max, minibatch_nll, &metrics),
+            )?;
         }
     }
 

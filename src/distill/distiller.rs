@@ -29,7 +29,13 @@ pub struct Distiller {
 impl Distiller {
     /// Students updated after burn-in `burn_in`, with batches of `batch` inputs of
     /// `input_size` values.
-    pub fn new(students: Vec<Student>, burn_in: u64, classes: usize, batch: usize, input_size: usize) -> Self {
+    pub fn new(
+        students: Vec<Student>,
+        burn_in: u64,
+        classes: usize,
+        batch: usize,
+        input_size: usize,
+    ) -> Self {
         Distiller {
             students,
             burn_in,
@@ -48,11 +54,18 @@ impl Distiller {
 
     /// Draws S' from the pool D' (with input noise) and records the teacher's current
     /// predictive probabilities at it, for the students due at step `t`.
-    pub fn stage(&mut self, t: u64, pool: &mut DistillPool, rng: &mut StdRng, teacher: &mut Teacher) -> Result<()> {
+    pub fn stage(
+        &mut self,
+        t: u64,
+        pool: &mut DistillPool,
+        rng: &mut StdRng,
+        teacher: &mut Teacher,
+    ) -> Result<()> {
         debug_assert!(self.staged.is_none(), "a staged batch was not distilled");
         pool.sample_batch(rng, &mut self.indices, &mut self.inputs)?;
         let batch = self.indices.len();
-        self.probs.copy_from_slice(teacher.predict(&self.inputs, batch));
+        self.probs
+            .copy_from_slice(teacher.predict(&self.inputs, batch));
         self.staged = Some(t);
         Ok(())
     }
@@ -63,7 +76,8 @@ impl Distiller {
         let Some(t) = self.staged.take() else {
             return Ok(());
         };
-        let (indices, inputs, probs, classes) = (&self.indices, &self.inputs, &self.probs, self.classes);
+        let (indices, inputs, probs, classes) =
+            (&self.indices, &self.inputs, &self.probs, self.classes);
         let burn_in = self.burn_in;
         let diverged = self
             .students

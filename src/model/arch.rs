@@ -237,4 +237,105 @@ mod tests {
         assert_eq!(build(&spec, 3).params.values, build(&spec, 3).params.values);
         assert_ne!(build(&spec, 3).params.values, build(&spec, 4).params.values);
     }
+
+    /// Mean NLL of `net` on (`x`, `labels`), accumulated in f64.
+    fn nll(net: &mut Network, x: &[f32], labels: &[u8], batch: usize) -> f64 {
+        let k = net.output_size();
+        let out = net.forward(x, batch);
+        let mut grad = vec![0.0; out.len()];
+        crate::nn::loss::nll(out, labels, k, &mut grad) as f64
+    }
+
+    /// Whole-network check: the backward pass through every layer of a built network against
+    /// central differences of its mean NLL, on evenly spaced coordinates of every tensor.
+    /// The forward pass is f32, so the step is h = 2e-3 and the tolerance
+    /// |g - fd| <= 2e-3 + 2e-2 |fd|: f32 rounding of the loss (~1e-7 |L|) divided by h gives
+    /// ~1e-4, and each layer's own gradient is checked to 1e-4 against an f64 reference in its
+    /// own tests. A coordinate whose perturbation crosses a ReLU or max-pool kink has one-sided
+    /// differences that disagree by more than the tolerance; it is skipped (at most 10% may be).
+    /// A wrong or missing term in the chaining of layers gives errors of the order of the
+    /// gradient itself.
+    fn check_network(spec: &ModelSpec) {
+        use rand::Rng;
+        let mut net = build(spec, 11);
+        net.training = false;
+        let batch = 3;
+        let mut rng = StdRng::seed_from_u64(5);
+        let x: Vec<f32> = (0..batch * net.input_shape().size())
+            .map(|_| rng.random::<f32>())
+            .collect();
+        let labels: Vec<u8> = (0..batch).map(|i| (i * 3 % 10) as u8).collect();
+        net.params.zero_grads();
+        let k = net.output_size();
+        let out = net.forward(&x, batch).to_vec();
+        let mut grad = vec![0.0; out.len()];
+        let base = crate::nn::loss::nll(&out, &labels, k, &mut grad) as f64;
+        net.backward(&x, &grad, batch);
+        let analytic = net.params.grads.clone();
+        let h = 2e-3f32;
+        let tol = |fd: f64| 2e-3 + 2e-2 * fd.abs();
+        let (mut checked, mut kinks) = (0, 0);
+        for spec_t in net.params.specs.clone() {
+            let range = spec_t.range();
+            let stride = (range.len() / 25).max(1) | 1;
+            for j in range.step_by(stride) {
+                let orig = net.params.values[j];
+                net.params.values[j] = orig + h;
+                let up = nll(&mut net, &x, &labels, batch);
+                net.params.values[j] = orig - h;
+                let down = nll(&mut net, &x, &labels, batch);
+                net.params.values[j] = orig;
+                let fd = (up - down) / (2.0 * h as f64);
+                let (fd_up, fd_down) = ((up - base) / h as f64, (base - down) / h as f64);
+                checked += 1;
+                if (fd_up - fd_down).abs() > tol(fd) {
+                    kinks += 1;
+                    continue;
+                }
+                let g = analytic[j] as f64;
+                assert!(
+                    (g - fd).abs() <= tol(fd),
+                    "{:?} {} [{}]: backward {g}, finite difference {fd}",
+                    spec.arch,
+                    spec_t.name,
+                    j - spec_t.offset
+                );
+            }
+        }
+        assert!(checked > 100, "only {checked} coordinates checked");
+        assert!(
+            kinks * 10 <= checked,
+            "{kinks} of {checked} coordinates at a kink"
+        );
+    }
+
+    #[test]
+    fn whole_fcnn_gradient_matches_finite_differences() {
+        check_network(&ModelSpec {
+            arch: Arch::Fcnn,
+            width: [0.03, 0.03],
+            outputs: 10,
+            dropout: 0.0,
+        });
+    }
+
+    #[test]
+    fn whole_mnist_cnn_gradient_matches_finite_differences() {
+        check_network(&ModelSpec {
+            arch: Arch::MnistCnn,
+            width: [0.4, 0.2],
+            outputs: 10,
+            dropout: 0.0,
+        });
+    }
+
+    #[test]
+    fn whole_cifar_cnn_gradient_matches_finite_differences() {
+        check_network(&ModelSpec {
+            arch: Arch::CifarCnn,
+            width: [0.25, 0.1],
+            outputs: 10,
+            dropout: 0.0,
+        });
+    }
 }

@@ -38,7 +38,9 @@ pub fn init_threads(n: usize) {
     set_threads(n);
     if n > 0 {
         // The global pool can be built only once; a second call keeps the first pool.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
 }
 
