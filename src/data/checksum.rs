@@ -40,7 +40,7 @@ pub fn verify_md5(content: &[u8], expected: &str, path: &Path, dataset: &str) ->
         hint: format!(
             "(MD5 of the decompressed content) the file is corrupt or not the published one: \
              fetch it again with `gped data fetch {dataset}`, or skip verification \
-             (`--no-verify`, ChecksumPolicy::Skip) if the change is intended"
+             (`--set data.verify_checksums=false`) if the change is intended"
         ),
     })
 }
@@ -89,6 +89,6 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("gped data fetch mnist"), "{msg}");
-        assert!(msg.contains("--no-verify"), "{msg}");
+        assert!(msg.contains("data.verify_checksums=false"), "{msg}");
     }
 }

@@ -135,7 +135,7 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
         // After burn-in, every `eval.every` steps (and at the end if no sample was taken):
         // add the current sample's predictions to the test-set ensembles.
         let last = t + 1 == t_max;
-        if (t > burn_in && t % cfg.eval.every == 0) || (last && ensemble.samples() == 0) {
+        if (t > burn_in && t.is_multiple_of(cfg.eval.every)) || (last && ensemble.samples() == 0) {
             let clock = Instant::now();
             add_teacher_sample(&mut teacher, &data.test, &mut ensemble, cfg.eval.test_batch);
             if let (Some(ood), Some(ens)) = (&data.ood, ood_ensemble.as_mut()) {
@@ -145,7 +145,7 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
         }
 
         recorder.tick(t + 1);
-        if (t + 1) % cfg.eval.log_every == 0 || last {
+        if (t + 1).is_multiple_of(cfg.eval.log_every) || last {
             distiller.step_staged()?;
             let clock = Instant::now();
             let metrics = test_metrics(

@@ -96,7 +96,7 @@ impl Student {
 
     /// Whether Algorithm 1 updates this student at teacher step `t` with burn-in `burn_in`.
     pub fn is_due(&self, t: u64, burn_in: u64) -> bool {
-        t > burn_in && t % self.thinning == 0
+        t > burn_in && t.is_multiple_of(self.thinning)
     }
 
     /// One distillation step on the pool batch `indices` with inputs `inputs`
