@@ -53,7 +53,8 @@ impl Iteration {
         let cfg = config(arch);
         let data = random_dataset(1000, [1, 28, 28]);
         let teacher = Teacher::new(&cfg, 60_000, 1, 2).expect("teacher");
-        let student = Student::new(&cfg.students[0], cfg.teacher.arch, 10, data.len(), 3).expect("student");
+        let student =
+            Student::new(&cfg.students[0], cfg.teacher.arch, 10, data.len(), 3).expect("student");
         let distiller = Distiller::new(vec![student], 0, 10, 100, data.image_len());
         Iteration {
             teacher,
@@ -66,8 +67,17 @@ impl Iteration {
     }
 
     fn step(&mut self) {
-        let (teacher, distiller, data, batch, t) = (&mut self.teacher, &mut self.distiller, &self.data, &self.batch, self.t);
-        let (nll, distilled) = rayon::join(|| teacher.sgld_step(data, batch, t), || distiller.step_staged());
+        let (teacher, distiller, data, batch, t) = (
+            &mut self.teacher,
+            &mut self.distiller,
+            &self.data,
+            &self.batch,
+            self.t,
+        );
+        let (nll, distilled) = rayon::join(
+            || teacher.sgld_step(data, batch, t),
+            || distiller.step_staged(),
+        );
         black_box((nll.expect("finite"), distilled.expect("finite")));
         let mut pool = DistillPool::new(data, InputNoise::default()).expect("pool");
         distiller
@@ -78,7 +88,10 @@ impl Iteration {
 }
 
 fn one_thread() -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool")
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool")
 }
 
 fn iteration(c: &mut Criterion) {
@@ -88,7 +101,9 @@ fn iteration(c: &mut Criterion) {
         group.bench_function(format!("{arch}_2_threads"), |b| b.iter(|| it.step()));
         let pool = one_thread();
         let mut it = Iteration::new(arch);
-        group.bench_function(format!("{arch}_1_thread"), |b| b.iter(|| pool.install(|| it.step())));
+        group.bench_function(format!("{arch}_1_thread"), |b| {
+            b.iter(|| pool.install(|| it.step()))
+        });
     }
     group.finish();
 }
@@ -105,14 +120,44 @@ fn fcnn_gemms_alone(c: &mut Criterion) {
     let mut out = vec![0.0f32; 784 * 400];
     let forward = |out: &mut [f32]| {
         for &(i, o) in &layers {
-            matmul(&mut out[..b * o], &x[..b * i], &w[..o * i], b, o, i, false, true, false);
+            matmul(
+                &mut out[..b * o],
+                &x[..b * i],
+                &w[..o * i],
+                b,
+                o,
+                i,
+                false,
+                true,
+                false,
+            );
         }
     };
     let backward = |out: &mut [f32]| {
         for (l, &(i, o)) in layers.iter().enumerate() {
-            matmul(&mut out[..o * i], &dy[..b * o], &x[..b * i], o, i, b, true, false, true);
+            matmul(
+                &mut out[..o * i],
+                &dy[..b * o],
+                &x[..b * i],
+                o,
+                i,
+                b,
+                true,
+                false,
+                true,
+            );
             if l > 0 {
-                matmul(&mut out[..b * i], &dy[..b * o], &w[..o * i], b, i, o, false, false, false);
+                matmul(
+                    &mut out[..b * i],
+                    &dy[..b * o],
+                    &w[..o * i],
+                    b,
+                    i,
+                    o,
+                    false,
+                    false,
+                    false,
+                );
             }
         }
     };
@@ -136,7 +181,9 @@ fn test_pass(c: &mut Criterion) {
     let test = random_dataset(10_000, [1, 28, 28]);
     let mut ensemble = gped::ensemble::Ensemble::new(test.len(), 10);
     c.bench_function("fcnn_teacher_10k_test_pass", |b| {
-        b.iter(|| gped::distill::evaluate::add_teacher_sample(&mut teacher, &test, &mut ensemble, 1000))
+        b.iter(|| {
+            gped::distill::evaluate::add_teacher_sample(&mut teacher, &test, &mut ensemble, 1000)
+        })
     });
     print_peak_memory();
 }
@@ -145,7 +192,10 @@ fn test_pass(c: &mut Criterion) {
 fn print_peak_memory() {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM")) {
-        eprintln!("peak memory of the benchmark process: {}", line.trim_start_matches("VmHWM:").trim());
+        eprintln!(
+            "peak memory of the benchmark process: {}",
+            line.trim_start_matches("VmHWM:").trim()
+        );
     }
 }
 

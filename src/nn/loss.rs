@@ -54,6 +54,33 @@ fn log_sum_exp(row: &[f32]) -> f64 {
     max + sum.ln()
 }
 
+/// The batch mean of a soft-target loss over `[batch, k]` rows: `row(z, t, lse, scale, g)`
+/// gets one row of logits and targets with its log-sum-exp and the 1/batch scale, writes the
+/// row's (scaled) gradient into `g` and returns the row's loss.
+fn mean_over_rows(
+    logits: &[f32],
+    targets: &[f32],
+    k: usize,
+    grad: &mut [f32],
+    mut row: impl FnMut(&[f32], &[f32], f64, f64, &mut [f32]) -> f64,
+) -> f64 {
+    let batch = batch_of(
+        logits,
+        k,
+        &[("targets", targets.len()), ("grad", grad.len())],
+    );
+    let scale = 1.0 / batch.max(1) as f64;
+    let mut total = 0.0;
+    for ((z, t), g) in logits
+        .chunks_exact(k)
+        .zip(targets.chunks_exact(k))
+        .zip(grad.chunks_exact_mut(k))
+    {
+        total += row(z, t, log_sum_exp(z), scale, g);
+    }
+    total * scale
+}
+
 /// Row-wise softmax: `logits` `[batch, k]` -> `probs` `[batch, k]`.
 ///
 /// # Panics
@@ -162,27 +189,16 @@ pub(crate) fn cross_entropy_soft_f64(
     k: usize,
     grad: &mut [f32],
 ) -> f64 {
-    let batch = batch_of(
-        logits,
-        k,
-        &[("targets", targets.len()), ("grad", grad.len())],
-    );
-    let scale = 1.0 / batch.max(1) as f64;
-    let mut total = 0.0;
-    for ((z, t), g) in logits
-        .chunks_exact(k)
-        .zip(targets.chunks_exact(k))
-        .zip(grad.chunks_exact_mut(k))
-    {
-        let lse = log_sum_exp(z);
+    mean_over_rows(logits, targets, k, grad, |z, t, lse, scale, g| {
+        let mut loss = 0.0;
         let t_sum: f64 = t.iter().map(|&t| t as f64).sum();
         for ((g, &zj), &tj) in g.iter_mut().zip(z).zip(t) {
             let log_s = zj as f64 - lse;
-            total -= tj as f64 * log_s;
+            loss -= tj as f64 * log_s;
             *g = ((log_s.exp() * t_sum - tj as f64) * scale) as f32;
         }
-    }
-    total * scale
+        loss
+    })
 }
 
 /// Inverse KL, mean_i KL(s_i || t_i) = sum_y s_y (log s_y - log t_y), s = softmax(z), with
@@ -196,28 +212,17 @@ pub fn inverse_kl(logits: &[f32], targets: &[f32], k: usize, grad: &mut [f32]) -
 }
 
 pub(crate) fn inverse_kl_f64(logits: &[f32], targets: &[f32], k: usize, grad: &mut [f32]) -> f64 {
-    let batch = batch_of(
-        logits,
-        k,
-        &[("targets", targets.len()), ("grad", grad.len())],
-    );
-    let scale = 1.0 / batch.max(1) as f64;
-    let mut total = 0.0;
-    for ((z, t), g) in logits
-        .chunks_exact(k)
-        .zip(targets.chunks_exact(k))
-        .zip(grad.chunks_exact_mut(k))
-    {
-        let lse = log_sum_exp(z);
+    mean_over_rows(logits, targets, k, grad, |z, t, lse, scale, g| {
+        let mut loss = 0.0;
         let kl = inverse_kl_row(z, t, lse);
-        total += kl;
+        loss += kl;
         for ((g, &zj), &tj) in g.iter_mut().zip(z).zip(t) {
             let log_s = zj as f64 - lse;
             let a = log_s - floored_ln(tj);
             *g = (log_s.exp() * (a - kl) * scale) as f32;
         }
-    }
-    total * scale
+        loss
+    })
 }
 
 #[inline]
@@ -248,32 +253,21 @@ pub fn symmetric_kl(logits: &[f32], targets: &[f32], k: usize, grad: &mut [f32])
 }
 
 pub(crate) fn symmetric_kl_f64(logits: &[f32], targets: &[f32], k: usize, grad: &mut [f32]) -> f64 {
-    let batch = batch_of(
-        logits,
-        k,
-        &[("targets", targets.len()), ("grad", grad.len())],
-    );
-    let scale = 1.0 / batch.max(1) as f64;
-    let mut total = 0.0;
-    for ((z, t), g) in logits
-        .chunks_exact(k)
-        .zip(targets.chunks_exact(k))
-        .zip(grad.chunks_exact_mut(k))
-    {
-        let lse = log_sum_exp(z);
+    mean_over_rows(logits, targets, k, grad, |z, t, lse, scale, g| {
+        let mut loss = 0.0;
         let t_sum: f64 = t.iter().map(|&t| t as f64).sum();
         let kl_inv = inverse_kl_row(z, t, lse);
-        total += kl_inv;
+        loss += kl_inv;
         for ((g, &zj), &tj) in g.iter_mut().zip(z).zip(t) {
             let (log_s, tj) = (zj as f64 - lse, tj as f64);
             let s = log_s.exp();
             // KL(t || s) = sum t ln t - sum t log s; its gradient is s sum t - t.
-            total += xlnx(tj) - tj * log_s;
+            loss += xlnx(tj) - tj * log_s;
             let a = log_s - floored_ln(tj as f32);
             *g = ((s * t_sum - tj + s * (a - kl_inv)) * scale) as f32;
         }
-    }
-    total * scale
+        loss
+    })
 }
 
 /// L1 distance between probability vectors, mean_i sum_y |softmax(z_i)_y - t_iy|. Gradient
@@ -287,32 +281,21 @@ pub fn l1_probs(logits: &[f32], targets: &[f32], k: usize, grad: &mut [f32]) -> 
 }
 
 pub(crate) fn l1_probs_f64(logits: &[f32], targets: &[f32], k: usize, grad: &mut [f32]) -> f64 {
-    let batch = batch_of(
-        logits,
-        k,
-        &[("targets", targets.len()), ("grad", grad.len())],
-    );
-    let scale = 1.0 / batch.max(1) as f64;
-    let mut total = 0.0;
-    for ((z, t), g) in logits
-        .chunks_exact(k)
-        .zip(targets.chunks_exact(k))
-        .zip(grad.chunks_exact_mut(k))
-    {
-        let lse = log_sum_exp(z);
+    mean_over_rows(logits, targets, k, grad, |z, t, lse, scale, g| {
+        let mut loss = 0.0;
         let prob = |zj: f32| (zj as f64 - lse).exp();
         let mut weighted_sign = 0.0;
         for (&zj, &tj) in z.iter().zip(t) {
             let d = prob(zj) - tj as f64;
-            total += d.abs();
+            loss += d.abs();
             weighted_sign += sign(d) * prob(zj);
         }
         for ((g, &zj), &tj) in g.iter_mut().zip(z).zip(t) {
             let s = prob(zj);
             *g = (s * (sign(s - tj as f64) - weighted_sign) * scale) as f32;
         }
-    }
-    total * scale
+        loss
+    })
 }
 
 /// sign(x) with sign(0) = 0.
