@@ -14,6 +14,7 @@ pub mod config;
 pub mod data;
 pub mod distill;
 pub mod ensemble;
+pub mod eval;
 pub mod error;
 pub mod expectation;
 pub mod io;
@@ -22,5 +23,6 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod sampler;
+pub mod uncertainty;
 
 pub use error::{Error, Result};
