@@ -6,9 +6,20 @@
 //! back, `results` computes every number and `pipeline` ties the steps together.
 
 pub mod calibration;
+pub mod curves;
 pub mod ood;
+pub mod pipeline;
+pub mod plots;
 pub mod ranking;
+pub mod report;
+pub mod results;
+pub mod run_folder;
 
 pub use calibration::{Calibration, ECE_BINS, ReliabilityBin, RejectionCurve, calibration};
 pub use ood::{DetectionScores, auroc, average_precision, detection_scores, fpr_at_tpr, roc_curve};
 pub use ranking::{NdcgStats, ndcg_at_k, ranking_ndcg};
+pub use curves::LearningCurves;
+pub use results::{EvalResults, ModelOutputs, model_outputs, summarise};
+pub use run_folder::{OodSet, OodSource, RunFolder, load_ood_set};
+pub use pipeline::{EvalOptions, EvalOutput, evaluate_run};
+pub use plots::PlotFile;
