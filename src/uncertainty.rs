@@ -101,8 +101,15 @@ mod tests {
         }
         let u = Uncertainty::from_ensemble(&ens);
         let mi = u.knowledge.unwrap();
-        assert!(mi.iter().all(|&m| m >= -1e-6), "min MI {:?}", mi.iter().copied().reduce(f32::min));
-        assert!(mi.iter().any(|&m| m > 1e-3), "random members disagree: some MI must be > 0");
+        assert!(
+            mi.iter().all(|&m| m >= -1e-6),
+            "min MI {:?}",
+            mi.iter().copied().reduce(f32::min)
+        );
+        assert!(
+            mi.iter().any(|&m| m > 1e-3),
+            "random members disagree: some MI must be > 0"
+        );
         // total = aleatoric + knowledge by construction, total <= ln k.
         let a = u.aleatoric.unwrap();
         for i in 0..n {

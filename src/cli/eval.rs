@@ -35,16 +35,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
     })?;
     let r = &output.results;
     let t = &r.teacher.calibration;
-    println!("teacher: accuracy {:.4} nll {:.4} ece {:.4}", t.accuracy, t.nll, t.ece);
+    println!(
+        "teacher: accuracy {:.4} nll {:.4} ece {:.4}",
+        t.accuracy, t.nll, t.ece
+    );
     if let Some(d) = &r.teacher.ood_detection {
         println!("teacher: OOD AUROC total {:.4}", d.total.auroc);
     }
     for (name, s) in &r.students {
         let c = &s.model.calibration;
-        let auroc = s
-            .model
-            .ood_detection
-            .map_or(String::new(), |d| format!(" OOD AUROC total {:.4}", d.total.auroc));
+        let auroc = s.model.ood_detection.map_or(String::new(), |d| {
+            format!(" OOD AUROC total {:.4}", d.total.auroc)
+        });
         println!(
             "student {name}: accuracy {:.4} nll {:.4} ece {:.4}{auroc} nDCG@20 total {:.4}",
             c.accuracy, c.nll, c.ece, s.ranking.total.mean

@@ -46,7 +46,9 @@ mod tests {
     #[test]
     fn missing_images_name_the_folder_and_file() {
         let dir = tempfile::tempdir().unwrap();
-        let err = load_idx_images_folder(dir.path(), 10).unwrap_err().to_string();
+        let err = load_idx_images_folder(dir.path(), 10)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(IDX_TEST_IMAGES), "{err}");
         assert!(err.contains(&dir.path().display().to_string()), "{err}");
     }

@@ -30,7 +30,11 @@ impl LearningCurves {
     /// Parses the lines of a `metrics.jsonl`; `path` names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         let mut curves = LearningCurves::default();
-        for (line_no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (line_no, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let record: Value = serde_json::from_str(line).map_err(|e| {
                 Error::format(path, "metrics JSONL", format!("line {}: {e}", line_no + 1))
             })?;
@@ -42,10 +46,26 @@ impl LearningCurves {
                     map.entry(name.to_string()).or_default().push((t, v));
                 }
             };
-            push(&mut curves.nll, "teacher minibatch NLL", &record["teacher_minibatch_nll"]);
-            push(&mut curves.nll, "teacher test NLL", &record["test"]["teacher_nll"]);
-            push(&mut curves.nll, "student test NLL", &record["test"]["student_nll"]);
-            push(&mut curves.distillation, "entropy MAE", &record["test"]["entropy_mae"]);
+            push(
+                &mut curves.nll,
+                "teacher minibatch NLL",
+                &record["teacher_minibatch_nll"],
+            );
+            push(
+                &mut curves.nll,
+                "teacher test NLL",
+                &record["test"]["teacher_nll"],
+            );
+            push(
+                &mut curves.nll,
+                "student test NLL",
+                &record["test"]["student_nll"],
+            );
+            push(
+                &mut curves.distillation,
+                "entropy MAE",
+                &record["test"]["entropy_mae"],
+            );
             if let Some(losses) = record["student_loss"].as_object() {
                 for (name, v) in losses {
                     push(&mut curves.distillation, &format!("loss {name}"), v);
@@ -57,7 +77,10 @@ impl LearningCurves {
 
     /// Whether no series has a point.
     pub fn is_empty(&self) -> bool {
-        self.nll.values().chain(self.distillation.values()).all(Vec::is_empty)
+        self.nll
+            .values()
+            .chain(self.distillation.values())
+            .all(Vec::is_empty)
     }
 }
 
@@ -71,7 +94,10 @@ mod tests {
 {"iteration":2000,"student_loss":{"entropy":0.15,"predictive":0.35},"teacher_minibatch_nll":0.15,"test":{"entropy_mae":0.11,"student_nll":0.148,"teacher_nll":0.13}}
 "#;
         let c = LearningCurves::parse(text, Path::new("metrics.jsonl")).unwrap();
-        assert_eq!(c.nll["teacher minibatch NLL"], vec![(1000.0, 0.4), (2000.0, 0.15)]);
+        assert_eq!(
+            c.nll["teacher minibatch NLL"],
+            vec![(1000.0, 0.4), (2000.0, 0.15)]
+        );
         assert_eq!(c.nll["teacher test NLL"], vec![(2000.0, 0.13)]);
         assert_eq!(c.distillation["entropy MAE"], vec![(2000.0, 0.11)]);
         assert_eq!(c.distillation["loss predictive"], vec![(2000.0, 0.35)]);

@@ -7,6 +7,7 @@
 
 pub mod calibration;
 pub mod curves;
+mod figures;
 pub mod ood;
 pub mod pipeline;
 pub mod plots;
@@ -15,11 +16,11 @@ pub mod report;
 pub mod results;
 pub mod run_folder;
 
-pub use calibration::{Calibration, ECE_BINS, ReliabilityBin, RejectionCurve, calibration};
-pub use ood::{DetectionScores, auroc, average_precision, detection_scores, fpr_at_tpr, roc_curve};
-pub use ranking::{NdcgStats, ndcg_at_k, ranking_ndcg};
+pub use calibration::{Calibration, ECE_BINS, RejectionCurve, ReliabilityBin, calibration};
 pub use curves::LearningCurves;
-pub use results::{EvalResults, ModelOutputs, model_outputs, summarise};
-pub use run_folder::{OodSet, OodSource, RunFolder, load_ood_set};
+pub use ood::{DetectionScores, auroc, average_precision, detection_scores, fpr_at_tpr, roc_curve};
 pub use pipeline::{EvalOptions, EvalOutput, evaluate_run};
 pub use plots::PlotFile;
+pub use ranking::{NdcgStats, ndcg_at_k, ranking_ndcg};
+pub use results::{EvalResults, ModelOutputs, model_outputs, summarise};
+pub use run_folder::{OodSet, OodSource, RunFolder, load_ood_set};

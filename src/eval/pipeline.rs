@@ -40,7 +40,10 @@ pub fn evaluate_run(opts: &EvalOptions) -> Result<EvalOutput> {
     let ood = load_ood_set(&run, opts.ood.as_deref(), &data_dir)?;
     let (teacher, students) = model_outputs(&mut run, &test, ood.as_ref());
     let results = summarise(&run, &test, ood.as_ref(), &teacher, &students);
-    let out_dir = opts.out.clone().unwrap_or_else(|| opts.run_dir.join("eval"));
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| opts.run_dir.join("eval"));
     create_dir(&out_dir)?;
     let curves = LearningCurves::read(&run.dir.join("metrics.jsonl"))?;
     let plots = draw_all(&out_dir, &results, &teacher, &students, &curves)?;

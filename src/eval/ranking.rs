@@ -45,7 +45,11 @@ pub fn ndcg_at_k(scores: &[f32], relevance: &[f32], k: usize) -> f64 {
     let mut ideal: Vec<usize> = (0..relevance.len()).collect();
     ideal.sort_by(|&a, &b| relevance[b].total_cmp(&relevance[a]));
     let idcg = dcg(&ideal);
-    if idcg > 0.0 { dcg(&by_student) / idcg } else { 1.0 }
+    if idcg > 0.0 {
+        dcg(&by_student) / idcg
+    } else {
+        1.0
+    }
 }
 
 /// nDCG@`k` of the student's uncertainties `student` against the teacher's `teacher` (both

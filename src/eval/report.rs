@@ -31,7 +31,10 @@ fn num(v: Option<f64>) -> String {
 fn models(r: &EvalResults) -> Vec<(String, &ModelResults)> {
     std::iter::once(("teacher ensemble".to_string(), &r.teacher))
         .chain(r.students.iter().map(|(name, s)| {
-            let pair = s.entropy_student.as_deref().map_or(String::new(), |e| format!(" + {e}"));
+            let pair = s
+                .entropy_student
+                .as_deref()
+                .map_or(String::new(), |e| format!(" + {e}"));
             (format!("student {name}{pair}"), &s.model)
         }))
         .collect()
@@ -49,10 +52,18 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
     writeln!(md, "# GPED evaluation\n")?;
     writeln!(md, "Run folder: `{}`\n", r.run_dir)?;
     writeln!(md, "| | |\n|---|---|")?;
-    writeln!(md, "| dataset | {} (test set: {} inputs, occlusion square m = {}) |", r.dataset, r.test_size, r.mask_size)?;
+    writeln!(
+        md,
+        "| dataset | {} (test set: {} inputs, occlusion square m = {}) |",
+        r.dataset, r.test_size, r.mask_size
+    )?;
     writeln!(md, "| teacher architecture | {} |", r.arch)?;
     writeln!(md, "| iterations T | {} |", r.iterations)?;
-    writeln!(md, "| posterior samples in the teacher ensemble | {} |", r.ensemble_samples)?;
+    writeln!(
+        md,
+        "| posterior samples in the teacher ensemble | {} |",
+        r.ensemble_samples
+    )?;
     match &r.ood {
         Some(o) => writeln!(
             md,
@@ -73,7 +84,11 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
     }
 
     writeln!(md, "## Calibration and selective prediction (test set)\n")?;
-    writeln!(md, "| model | accuracy | NLL | Brier | ECE ({} bins) | accuracy-rejection AUC |", r.settings.ece_bins)?;
+    writeln!(
+        md,
+        "| model | accuracy | NLL | Brier | ECE ({} bins) | accuracy-rejection AUC |",
+        r.settings.ece_bins
+    )?;
     writeln!(md, "|---|---|---|---|---|---|")?;
     for (name, m) in models(r) {
         let c = &m.calibration;
@@ -89,7 +104,10 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
     }
 
     writeln!(md, "\n## Mean uncertainty (nats)\n")?;
-    writeln!(md, "| model | total (test) | aleatoric (test) | knowledge (test) | total (OOD) | aleatoric (OOD) | knowledge (OOD) |")?;
+    writeln!(
+        md,
+        "| model | total (test) | aleatoric (test) | knowledge (test) | total (OOD) | aleatoric (OOD) | knowledge (OOD) |"
+    )?;
     writeln!(md, "|---|---|---|---|---|---|---|")?;
     for (name, m) in models(r) {
         let (t, o) = (&m.uncertainty_test, m.uncertainty_ood.as_ref());
@@ -106,8 +124,15 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
     }
 
     if let Some(ood) = &r.ood {
-        writeln!(md, "\n## OOD detection: {} against the test set\n", ood.name)?;
-        writeln!(md, "| model | score | AUROC | AUPR | FPR at 95% TPR |\n|---|---|---|---|---|")?;
+        writeln!(
+            md,
+            "\n## OOD detection: {} against the test set\n",
+            ood.name
+        )?;
+        writeln!(
+            md,
+            "| model | score | AUROC | AUPR | FPR at 95% TPR |\n|---|---|---|---|---|"
+        )?;
         let row = |md: &mut String, name: &str, score: &str, d: Option<&DetectionScores>| {
             writeln!(
                 md,
@@ -120,7 +145,12 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
         for (name, m) in models(r) {
             let det = m.ood_detection.as_ref();
             row(md, &name, "total", det.map(|d| &d.total))?;
-            row(md, &name, "knowledge", det.and_then(|d| d.knowledge.as_ref()))?;
+            row(
+                md,
+                &name,
+                "knowledge",
+                det.and_then(|d| d.knowledge.as_ref()),
+            )?;
         }
     }
 
@@ -138,12 +168,25 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
         writeln!(md, "| student | total | knowledge |\n|---|---|---|")?;
         for (name, s) in &r.students {
             let fmt = |n: Option<super::NdcgStats>| {
-                n.map_or("—".to_string(), |n| format!("{:.4} ± {:.4}", n.mean, n.std))
+                n.map_or("—".to_string(), |n| {
+                    format!("{:.4} ± {:.4}", n.mean, n.std)
+                })
             };
-            writeln!(md, "| {name} | {} | {} |", fmt(Some(s.ranking.total)), fmt(s.ranking.knowledge))?;
+            writeln!(
+                md,
+                "| {name} | {} | {} |",
+                fmt(Some(s.ranking.total)),
+                fmt(s.ranking.knowledge)
+            )?;
         }
-        writeln!(md, "\n## Per-input agreement with the teacher (test set, nats)\n")?;
-        writeln!(md, "| student | total MAE | expected-entropy MAE | knowledge MAE | inputs with knowledge < 0 |")?;
+        writeln!(
+            md,
+            "\n## Per-input agreement with the teacher (test set, nats)\n"
+        )?;
+        writeln!(
+            md,
+            "| student | total MAE | expected-entropy MAE | knowledge MAE | inputs with knowledge < 0 |"
+        )?;
         writeln!(md, "|---|---|---|---|---|")?;
         for (name, s) in &r.students {
             let a = &s.agreement;
@@ -162,14 +205,21 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
     for p in plots {
         writeln!(md, "### {}\n", p.title)?;
         writeln!(md, "![{}]({}.png)\n", p.title, p.stem)?;
-        writeln!(md, "{} (Vector version: [{}.svg]({}.svg).)\n", p.caption, p.stem, p.stem)?;
+        writeln!(
+            md,
+            "{} (Vector version: [{}.svg]({}.svg).)\n",
+            p.caption, p.stem, p.stem
+        )?;
     }
 
     writeln!(md, "## Definitions\n")?;
     for line in DEFINITIONS {
         writeln!(md, "- {line}")?;
     }
-    writeln!(md, "\nEvery number above is in `eval.json` under the same names.")
+    writeln!(
+        md,
+        "\nEvery number above is in `eval.json` under the same names."
+    )
 }
 
 const DEFINITIONS: &[&str] = &[

@@ -219,13 +219,24 @@ pub fn summarise(
     let labels = test.labels();
     let ranking_seed = seeds::derive(cfg.seed, "eval-ranking");
     let ndcg = |s: &[f32], t: &[f32]| {
-        ranking_ndcg(s, t, RANKING_INPUTS, RANKING_K, RANKING_TRIALS, ranking_seed)
+        ranking_ndcg(
+            s,
+            t,
+            RANKING_INPUTS,
+            RANKING_K,
+            RANKING_TRIALS,
+            ranking_seed,
+        )
     };
     let mut notes = Vec::new();
     let student_results = students
         .iter()
         .map(|s| {
-            let knowledge_pair = s.test.knowledge.as_deref().zip(teacher.test.knowledge.as_deref());
+            let knowledge_pair = s
+                .test
+                .knowledge
+                .as_deref()
+                .zip(teacher.test.knowledge.as_deref());
             let results = StudentResults {
                 entropy_student: s.entropy_student.clone(),
                 model: ModelResults::of(s, labels, classes),

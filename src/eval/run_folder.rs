@@ -65,9 +65,14 @@ impl RunFolder {
             .map(|cfg| {
                 let mut student =
                     Student::new(cfg, config.teacher.arch, classes, config.pool_size(), 0)?;
-                let path = dir.join("students").join(format!("{}.safetensors", cfg.name));
+                let path = dir
+                    .join("students")
+                    .join(format!("{}.safetensors", cfg.name));
                 if !path.is_file() {
-                    return Err(not_a_run(&format!("weights of student `{}`", cfg.name), path));
+                    return Err(not_a_run(
+                        &format!("weights of student `{}`", cfg.name),
+                        path,
+                    ));
                 }
                 weights::load(&mut student.net.params, &path)?;
                 student.net.training = false;
