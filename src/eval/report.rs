@@ -2,6 +2,22 @@
 //! stable snake_case names (absent values as `null`), and `report.md`, a Markdown report
 //! readable on its own: what was evaluated, the tables of calibration, uncertainty, OOD
 //! detection, ranking and agreement, the figures, and what each metric means.
+//!
+//! `eval.json` keys (MODEL = `teacher` or `students.NAME`, NAME a predictive student):
+//! - `run_dir`, `dataset`, `arch`, `mask_size`, `iterations`, `ensemble_samples`, `test_size`;
+//!   `ood` = null or {`name`, `source` (`catalogue`|`folder`), `size`, `teacher_scored`};
+//!   `settings` = {`ece_bins`, `ranking_inputs`, `ranking_k`, `ranking_trials`, `ranking_seed`,
+//!   `fpr_at_tpr`}; `notes` (strings).
+//! - MODEL.`calibration` = {`accuracy`, `nll`, `brier`, `ece`, `reliability` (bins of `lo`,
+//!   `hi`, `count`, `accuracy`, `confidence`), `rejection_auc`, `rejection_curve` {`rejected`,
+//!   `accuracy`}}.
+//! - MODEL.`uncertainty_test` and MODEL.`uncertainty_ood` (null without OOD scores) =
+//!   {`total`, `aleatoric`, `knowledge`}: means in nats.
+//! - MODEL.`ood_detection` (null without OOD scores) = {`total`, `knowledge`}, each
+//!   {`auroc`, `aupr`, `fpr_at_95_tpr`}.
+//! - `students.NAME` also: `entropy_student`, `ranking` = {`total`, `knowledge`} each
+//!   {`mean`, `std`} of nDCG@k, and `agreement` = {`total_mae`, `aleatoric_mae`,
+//!   `knowledge_mae`, `knowledge_negative_fraction`}.
 
 use super::ood::DetectionScores;
 use super::plots::PlotFile;
@@ -231,3 +247,69 @@ const DEFINITIONS: &[&str] = &[
     "**OOD detection**: the OOD inputs are the positive class, scored by an uncertainty (higher = more likely OOD). AUROC is the Mann-Whitney statistic with ties counted ½; AUPR is the average precision; FPR at 95% TPR is the false-positive rate at the highest threshold detecting at least 95% of the OOD inputs.",
     "**nDCG@k**: for random subsets of test inputs, the student orders them by its uncertainty; DCG@k = Σ_{i≤k} rel_i / log2(i+1) with rel the teacher's uncertainty of the i-th input (linear gain, Järvelin & Kekäläinen 2002), divided by the DCG of the teacher's own order. 1 = the student puts the teacher's k most uncertain inputs first, in order.",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::calibration::calibration;
+    use crate::eval::results::{EvalSettings, UncertaintyMeans};
+    use std::collections::BTreeMap;
+
+    /// A teacher-only evaluation without OOD set, from two hand-made test inputs.
+    fn teacher_only() -> EvalResults {
+        let probs = [0.9, 0.1, 0.3, 0.7];
+        EvalResults {
+            run_dir: "runs/x".into(),
+            dataset: "mnist".into(),
+            arch: "fcnn".into(),
+            mask_size: 0,
+            iterations: 10,
+            ensemble_samples: 2,
+            test_size: 2,
+            ood: None,
+            settings: EvalSettings {
+                ece_bins: 15,
+                ranking_inputs: 100,
+                ranking_k: 20,
+                ranking_trials: 500,
+                ranking_seed: 1,
+                fpr_at_tpr: 0.95,
+            },
+            teacher: ModelResults {
+                calibration: calibration(&probs, &[0, 0], 2, &[0.3, 0.6]),
+                uncertainty_test: UncertaintyMeans {
+                    total: 0.5,
+                    aleatoric: Some(0.4),
+                    knowledge: Some(0.1),
+                },
+                uncertainty_ood: None,
+                ood_detection: None,
+            },
+            students: BTreeMap::new(),
+            notes: vec!["No OOD set.".into()],
+        }
+    }
+
+    #[test]
+    fn teacher_only_report_has_its_tables_and_no_ood_section() {
+        let md = markdown(&teacher_only(), &[]);
+        assert!(md.contains("| OOD set | none |"));
+        assert!(md.contains("> No OOD set."));
+        // Accuracy 1/2 (0.9 right, 0.3 wrong), knowledge 0.1 in the uncertainty table.
+        assert!(md.contains("| teacher ensemble | 0.5000 |"), "{md}");
+        assert!(md.contains("| 0.1000 | — |"), "{md}");
+        assert!(!md.contains("## OOD detection") && !md.contains("nDCG@20 of"));
+    }
+
+    #[test]
+    fn json_uses_null_for_absent_values() {
+        let dir = tempfile::tempdir().unwrap();
+        write_report(dir.path(), &teacher_only(), &[]).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("eval.json")).unwrap())
+                .unwrap();
+        assert!(v["ood"].is_null() && v["teacher"]["ood_detection"].is_null());
+        assert_eq!(v["teacher"]["calibration"]["accuracy"], 0.5);
+        assert!(dir.path().join("report.md").is_file());
+    }
+}

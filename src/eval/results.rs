@@ -277,6 +277,13 @@ pub fn summarise(
              detection is not reported."
                 .into(),
         ),
+        Some(o) if o.teacher.is_none() && cfg.data.ood.map(|d| d.as_str()) == Some(&o.name) => {
+            notes.push(format!(
+                "The run folder has no teacher ensemble on `{}` \
+                 (ensemble_ood.safetensors is missing): only the students are scored there.",
+                o.name
+            ))
+        }
         Some(o) if o.teacher.is_none() => notes.push(format!(
             "The teacher ensemble was only accumulated on the run's own OOD set ({}); on `{}` \
              only the students are scored.",
