@@ -77,6 +77,23 @@ impl Ensemble {
         self.entropy_sums.iter().map(|&v| (v / s) as f32).collect()
     }
 
+    /// The ensemble's predictive distribution `[len, classes]` in f64.
+    pub fn mean_probs_f64(&self) -> Vec<f64> {
+        let s = self.samples.max(1) as f64;
+        self.prob_sums.iter().map(|&v| v / s).collect()
+    }
+
+    /// The ensemble's expected entropy per input `[len]` in f64.
+    pub fn mean_entropy_f64(&self) -> Vec<f64> {
+        let s = self.samples.max(1) as f64;
+        self.entropy_sums.iter().map(|&v| v / s).collect()
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
     /// Serialises the sums as safetensors (F64 `prob_sums` `[n, classes]`, `entropy_sums`
     /// `[n]`, and the sample count in the metadata).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {

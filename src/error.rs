@@ -72,6 +72,10 @@ pub enum Error {
         hint: String,
     },
 
+    /// A plot that could not be drawn or encoded.
+    #[error("{path}: could not draw the plot: {detail}")]
+    Plot { path: PathBuf, detail: String },
+
     /// An argument of a library call outside its valid range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -15,6 +15,7 @@ pub mod data;
 pub mod distill;
 pub mod ensemble;
 pub mod error;
+pub mod eval;
 pub mod expectation;
 pub mod io;
 pub mod metrics;
@@ -22,5 +23,6 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod sampler;
+pub mod uncertainty;
 
 pub use error::{Error, Result};

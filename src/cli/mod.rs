@@ -3,11 +3,13 @@
 
 mod config;
 pub mod data;
+mod eval;
 mod run;
 
 use clap::{Parser, Subcommand};
 
 pub use config::{ConfigArgs, ConfigCommand};
+pub use eval::EvalArgs;
 pub use run::RunArgs;
 
 /// gped: distil a Bayesian neural network's posterior expectations into small students.
@@ -23,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Run GPED (Algorithm 1): sample the teacher with SGLD and distil into the students.
     Run(RunArgs),
+    /// Evaluate a finished run: uncertainty, OOD detection, ranking, calibration, plots, report.
+    Eval(EvalArgs),
     /// Check or download datasets.
     Data(data::DataArgs),
     /// Show a run configuration or the default one.
@@ -33,6 +37,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Data(args) => data::run(args),
         Command::Config(args) => config::run(args),
     }

@@ -8,6 +8,7 @@ mod checksum;
 mod cifar;
 mod dataset;
 mod fetch;
+mod folder;
 mod idx;
 mod load;
 mod locate;
@@ -28,6 +29,7 @@ pub use cifar::{
 };
 pub use dataset::Dataset;
 pub use fetch::{FetchReport, fetch, fetch_spec};
+pub use folder::{IDX_TEST_IMAGES, load_idx_images_folder};
 pub use idx::{
     IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxImages, dataset_from_parts, parse_images, parse_labels,
     read_dataset,

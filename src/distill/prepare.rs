@@ -26,25 +26,14 @@ pub struct RunData {
 
 /// Loads and prepares the data of `cfg` from `data_dir`.
 pub fn prepare(cfg: &ValidConfig, data_dir: &Path) -> Result<RunData> {
-    let policy = if cfg.data.verify_checksums {
-        ChecksumPolicy::Verify
-    } else {
-        ChecksumPolicy::Skip
-    };
-    let name = cfg.data.dataset.as_str();
-    let mut train = load(data_dir, name, Split::Train, policy)?;
-    let mut test = load(data_dir, name, Split::Test, policy)?;
-    let m = cfg.data.mask_size;
+    let policy = checksum_policy(cfg);
+    let mut train = load(data_dir, cfg.data.dataset.as_str(), Split::Train, policy)?;
     occlude(
         &mut train,
-        m,
+        cfg.data.mask_size,
         &mut StdRng::seed_from_u64(seeds::derive(cfg.seed, "occlusion-train")),
     )?;
-    occlude(
-        &mut test,
-        m,
-        &mut StdRng::seed_from_u64(seeds::derive(cfg.seed, "occlusion-test")),
-    )?;
+    let test = occluded_test_set(cfg, data_dir)?;
     let size = (cfg.data.train_subset > 0).then_some(cfg.data.train_subset);
     let teacher_indices = teacher_subset(
         train.len(),
@@ -61,4 +50,30 @@ pub fn prepare(cfg: &ValidConfig, data_dir: &Path) -> Result<RunData> {
         test,
         ood,
     })
+}
+
+/// The occluded test split of `cfg`, exactly as [`prepare`] builds it (its occlusion squares
+/// depend only on the seed and the mask size), without loading the training split.
+pub fn occluded_test_set(cfg: &ValidConfig, data_dir: &Path) -> Result<Dataset> {
+    let mut test = load(
+        data_dir,
+        cfg.data.dataset.as_str(),
+        Split::Test,
+        checksum_policy(cfg),
+    )?;
+    occlude(
+        &mut test,
+        cfg.data.mask_size,
+        &mut StdRng::seed_from_u64(seeds::derive(cfg.seed, "occlusion-test")),
+    )?;
+    Ok(test)
+}
+
+/// Whether `cfg` asks for the dataset files' checksums to be verified.
+pub fn checksum_policy(cfg: &ValidConfig) -> ChecksumPolicy {
+    if cfg.data.verify_checksums {
+        ChecksumPolicy::Verify
+    } else {
+        ChecksumPolicy::Skip
+    }
 }

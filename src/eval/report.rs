@@ -1,0 +1,315 @@
+//! The evaluation's outputs as files: `eval.json`, every number of [`EvalResults`] under
+//! stable snake_case names (absent values as `null`), and `report.md`, a Markdown report
+//! readable on its own: what was evaluated, the tables of calibration, uncertainty, OOD
+//! detection, ranking and agreement, the figures, and what each metric means.
+//!
+//! `eval.json` keys (MODEL = `teacher` or `students.NAME`, NAME a predictive student):
+//! - `run_dir`, `dataset`, `arch`, `mask_size`, `iterations`, `ensemble_samples`, `test_size`;
+//!   `ood` = null or {`name`, `source` (`catalogue`|`folder`), `size`, `teacher_scored`};
+//!   `settings` = {`ece_bins`, `ranking_inputs`, `ranking_k`, `ranking_trials`, `ranking_seed`,
+//!   `fpr_at_tpr`}; `notes` (strings).
+//! - MODEL.`calibration` = {`accuracy`, `nll`, `brier`, `ece`, `reliability` (bins of `lo`,
+//!   `hi`, `count`, `accuracy`, `confidence`), `rejection_auc`, `rejection_curve` {`rejected`,
+//!   `accuracy`}}.
+//! - MODEL.`uncertainty_test` and MODEL.`uncertainty_ood` (null without OOD scores) =
+//!   {`total`, `aleatoric`, `knowledge`}: means in nats.
+//! - MODEL.`ood_detection` (null without OOD scores) = {`total`, `knowledge`}, each
+//!   {`auroc`, `aupr`, `fpr_at_95_tpr`}.
+//! - `students.NAME` also: `entropy_student`, `ranking` = {`total`, `knowledge`} each
+//!   {`mean`, `std`} of nDCG@k, and `agreement` = {`total_mae`, `aleatoric_mae`,
+//!   `knowledge_mae`, `knowledge_negative_fraction`}.
+
+use super::ood::DetectionScores;
+use super::plots::PlotFile;
+use super::results::{EvalResults, ModelResults};
+use crate::io::write_atomic;
+use crate::{Error, Result};
+use std::fmt::Write;
+use std::path::Path;
+
+/// Writes `eval.json` and `report.md` into `dir`.
+pub fn write_report(dir: &Path, results: &EvalResults, plots: &[PlotFile]) -> Result<()> {
+    let json = serde_json::to_string_pretty(results)
+        .map_err(|e| Error::InvalidArgument(format!("eval.json: {e}")))?;
+    write_atomic(&dir.join("eval.json"), json.as_bytes())?;
+    write_atomic(&dir.join("report.md"), markdown(results, plots).as_bytes())
+}
+
+/// A number with 4 decimals, or an em dash when absent or not finite.
+fn num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:.4}"),
+        _ => "—".into(),
+    }
+}
+
+/// Every model's results with its display name, the teacher first.
+fn models(r: &EvalResults) -> Vec<(String, &ModelResults)> {
+    std::iter::once(("teacher ensemble".to_string(), &r.teacher))
+        .chain(r.students.iter().map(|(name, s)| {
+            let pair = s
+                .entropy_student
+                .as_deref()
+                .map_or(String::new(), |e| format!(" + {e}"));
+            (format!("student {name}{pair}"), &s.model)
+        }))
+        .collect()
+}
+
+/// The Markdown report.
+pub fn markdown(r: &EvalResults, plots: &[PlotFile]) -> String {
+    let mut md = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_markdown(&mut md, r, plots);
+    md
+}
+
+fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::fmt::Result {
+    writeln!(md, "# GPED evaluation\n")?;
+    writeln!(md, "Run folder: `{}`\n", r.run_dir)?;
+    writeln!(md, "| | |\n|---|---|")?;
+    writeln!(
+        md,
+        "| dataset | {} (test set: {} inputs, occlusion square m = {}) |",
+        r.dataset, r.test_size, r.mask_size
+    )?;
+    writeln!(md, "| teacher architecture | {} |", r.arch)?;
+    writeln!(md, "| iterations T | {} |", r.iterations)?;
+    writeln!(
+        md,
+        "| posterior samples in the teacher ensemble | {} |",
+        r.ensemble_samples
+    )?;
+    match &r.ood {
+        Some(o) => writeln!(
+            md,
+            "| OOD set | {} ({}, {} inputs; teacher scored: {}) |",
+            o.name,
+            match o.source {
+                super::OodSource::Catalogue => "catalogue dataset",
+                super::OodSource::Folder => "IDX folder",
+            },
+            o.size,
+            if o.teacher_scored { "yes" } else { "no" }
+        )?,
+        None => writeln!(md, "| OOD set | none |")?,
+    }
+    writeln!(md)?;
+    for note in &r.notes {
+        writeln!(md, "> {note}\n")?;
+    }
+
+    writeln!(md, "## Calibration and selective prediction (test set)\n")?;
+    writeln!(
+        md,
+        "| model | accuracy | NLL | Brier | ECE ({} bins) | accuracy-rejection AUC |",
+        r.settings.ece_bins
+    )?;
+    writeln!(md, "|---|---|---|---|---|---|")?;
+    for (name, m) in models(r) {
+        let c = &m.calibration;
+        writeln!(
+            md,
+            "| {name} | {} | {} | {} | {} | {} |",
+            num(Some(c.accuracy)),
+            num(Some(c.nll)),
+            num(Some(c.brier)),
+            num(Some(c.ece)),
+            num(Some(c.rejection_auc))
+        )?;
+    }
+
+    writeln!(md, "\n## Mean uncertainty (nats)\n")?;
+    writeln!(
+        md,
+        "| model | total (test) | aleatoric (test) | knowledge (test) | total (OOD) | aleatoric (OOD) | knowledge (OOD) |"
+    )?;
+    writeln!(md, "|---|---|---|---|---|---|---|")?;
+    for (name, m) in models(r) {
+        let (t, o) = (&m.uncertainty_test, m.uncertainty_ood.as_ref());
+        writeln!(
+            md,
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            num(Some(t.total)),
+            num(t.aleatoric),
+            num(t.knowledge),
+            num(o.map(|o| o.total)),
+            num(o.and_then(|o| o.aleatoric)),
+            num(o.and_then(|o| o.knowledge))
+        )?;
+    }
+
+    if let Some(ood) = &r.ood {
+        writeln!(
+            md,
+            "\n## OOD detection: {} against the test set\n",
+            ood.name
+        )?;
+        writeln!(
+            md,
+            "| model | score | AUROC | AUPR | FPR at 95% TPR |\n|---|---|---|---|---|"
+        )?;
+        let row = |md: &mut String, name: &str, score: &str, d: Option<&DetectionScores>| {
+            writeln!(
+                md,
+                "| {name} | {score} | {} | {} | {} |",
+                num(d.map(|d| d.auroc)),
+                num(d.map(|d| d.aupr)),
+                num(d.map(|d| d.fpr_at_95_tpr))
+            )
+        };
+        for (name, m) in models(r) {
+            let det = m.ood_detection.as_ref();
+            row(md, &name, "total", det.map(|d| &d.total))?;
+            row(
+                md,
+                &name,
+                "knowledge",
+                det.and_then(|d| d.knowledge.as_ref()),
+            )?;
+        }
+    }
+
+    if !r.students.is_empty() {
+        writeln!(
+            md,
+            "\n## Uncertainty ranking: nDCG@{} of the student's order against the teacher's\n",
+            r.settings.ranking_k
+        )?;
+        writeln!(
+            md,
+            "{} trials of {} random test inputs (seed {}); mean ± standard deviation.\n",
+            r.settings.ranking_trials, r.settings.ranking_inputs, r.settings.ranking_seed
+        )?;
+        writeln!(md, "| student | total | knowledge |\n|---|---|---|")?;
+        for (name, s) in &r.students {
+            let fmt = |n: Option<super::NdcgStats>| {
+                n.map_or("—".to_string(), |n| {
+                    format!("{:.4} ± {:.4}", n.mean, n.std)
+                })
+            };
+            writeln!(
+                md,
+                "| {name} | {} | {} |",
+                fmt(Some(s.ranking.total)),
+                fmt(s.ranking.knowledge)
+            )?;
+        }
+        writeln!(
+            md,
+            "\n## Per-input agreement with the teacher (test set, nats)\n"
+        )?;
+        writeln!(
+            md,
+            "| student | total MAE | expected-entropy MAE | knowledge MAE | inputs with knowledge < 0 |"
+        )?;
+        writeln!(md, "|---|---|---|---|---|")?;
+        for (name, s) in &r.students {
+            let a = &s.agreement;
+            writeln!(
+                md,
+                "| {name} | {} | {} | {} | {} |",
+                num(Some(a.total_mae)),
+                num(a.aleatoric_mae),
+                num(a.knowledge_mae),
+                num(a.knowledge_negative_fraction)
+            )?;
+        }
+    }
+
+    writeln!(md, "\n## Figures\n")?;
+    for p in plots {
+        writeln!(md, "### {}\n", p.title)?;
+        writeln!(md, "![{}]({}.png)\n", p.title, p.stem)?;
+        writeln!(
+            md,
+            "{} (Vector version: [{}.svg]({}.svg).)\n",
+            p.caption, p.stem, p.stem
+        )?;
+    }
+
+    writeln!(md, "## Definitions\n")?;
+    for line in DEFINITIONS {
+        writeln!(md, "- {line}")?;
+    }
+    writeln!(
+        md,
+        "\nEvery number above is in `eval.json` under the same names."
+    )
+}
+
+const DEFINITIONS: &[&str] = &[
+    "**Teacher ensemble**: the average over the posterior samples θ_s taken by SGLD after burn-in of p(y|x,θ_s) (predictive) and of H[p(y|x,θ_s)] (expected entropy), streamed during the run.",
+    "**Students**: the predictive student f(y|x) (softmax) and the expected-entropy student (exp output), one forward pass each.",
+    "**Total uncertainty**: H[p(y|x)] = −Σ_y p ln p of the predictive distribution. **Aleatoric**: the expected entropy E_θ H[p(y|x,θ)]. **Knowledge** (epistemic): total − aleatoric, the mutual information between y and θ; ≥ 0 for the teacher, possibly slightly negative for the students, whose two terms are separate estimates.",
+    "**ECE**: Σ_b |B_b|/n · |accuracy(B_b) − confidence(B_b)| over equal-width bins ((b−1)/B, b/B] of the max probability (Guo et al., 2017). **Brier**: mean over inputs of Σ_y (p_y − 1[y = label])². **NLL**: mean −ln p(label|x).",
+    "**Accuracy-rejection curve**: accuracy on the inputs kept when the most uncertain (by total uncertainty) are rejected first; its area is the mean accuracy over all kept-set sizes n, n−1, …, 1.",
+    "**OOD detection**: the OOD inputs are the positive class, scored by an uncertainty (higher = more likely OOD). AUROC is the Mann-Whitney statistic with ties counted ½; AUPR is the average precision; FPR at 95% TPR is the false-positive rate at the highest threshold detecting at least 95% of the OOD inputs.",
+    "**nDCG@k**: for random subsets of test inputs, the student orders them by its uncertainty; DCG@k = Σ_{i≤k} rel_i / log2(i+1) with rel the teacher's uncertainty of the i-th input (linear gain, Järvelin & Kekäläinen 2002), divided by the DCG of the teacher's own order. 1 = the student puts the teacher's k most uncertain inputs first, in order.",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::calibration::calibration;
+    use crate::eval::results::{EvalSettings, UncertaintyMeans};
+    use std::collections::BTreeMap;
+
+    /// A teacher-only evaluation without OOD set, from two hand-made test inputs.
+    fn teacher_only() -> EvalResults {
+        let probs = [0.9, 0.1, 0.3, 0.7];
+        EvalResults {
+            run_dir: "runs/x".into(),
+            dataset: "mnist".into(),
+            arch: "fcnn".into(),
+            mask_size: 0,
+            iterations: 10,
+            ensemble_samples: 2,
+            test_size: 2,
+            ood: None,
+            settings: EvalSettings {
+                ece_bins: 15,
+                ranking_inputs: 100,
+                ranking_k: 20,
+                ranking_trials: 500,
+                ranking_seed: 1,
+                fpr_at_tpr: 0.95,
+            },
+            teacher: ModelResults {
+                calibration: calibration(&probs, &[0, 0], 2, &[0.3, 0.6]),
+                uncertainty_test: UncertaintyMeans {
+                    total: 0.5,
+                    aleatoric: Some(0.4),
+                    knowledge: Some(0.1),
+                },
+                uncertainty_ood: None,
+                ood_detection: None,
+            },
+            students: BTreeMap::new(),
+            notes: vec!["No OOD set.".into()],
+        }
+    }
+
+    #[test]
+    fn teacher_only_report_has_its_tables_and_no_ood_section() {
+        let md = markdown(&teacher_only(), &[]);
+        assert!(md.contains("| OOD set | none |"));
+        assert!(md.contains("> No OOD set."));
+        // Accuracy 1/2 (0.9 right, 0.3 wrong), knowledge 0.1 in the uncertainty table.
+        assert!(md.contains("| teacher ensemble | 0.5000 |"), "{md}");
+        assert!(md.contains("| 0.1000 | — |"), "{md}");
+        assert!(!md.contains("## OOD detection") && !md.contains("nDCG@20 of"));
+    }
+
+    #[test]
+    fn json_uses_null_for_absent_values() {
+        let dir = tempfile::tempdir().unwrap();
+        write_report(dir.path(), &teacher_only(), &[]).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("eval.json")).unwrap())
+                .unwrap();
+        assert!(v["ood"].is_null() && v["teacher"]["ood_detection"].is_null());
+        assert_eq!(v["teacher"]["calibration"]["accuracy"], 0.5);
+        assert!(dir.path().join("report.md").is_file());
+    }
+}

@@ -1,0 +1,199 @@
+//! Reading a finished run back for evaluation: its resolved config, its students (rebuilt from
+//! their configs and loaded from `students/NAME.safetensors`), the teacher's streamed ensemble
+//! sums, the occluded test set exactly as the run built it, and the OOD set: the run's own
+//! (`data.ood`, with the teacher's OOD ensemble) or one named on the command line (a catalogue
+//! dataset or a folder of IDX test images), on which only the students can be scored unless it
+//! is the run's own.
+
+use crate::config::ValidConfig;
+use crate::config::{RunConfig, Target};
+use crate::data::{Dataset, Split, dataset_spec, load, load_idx_images_folder};
+use crate::distill::prepare::{checksum_policy, occluded_test_set};
+use crate::distill::student::Student;
+use crate::ensemble::Ensemble;
+use crate::nn::weights;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// A finished run folder, loaded.
+pub struct RunFolder {
+    pub dir: PathBuf,
+    pub config: ValidConfig,
+    /// The students, in config order, weights loaded, in evaluation mode.
+    pub students: Vec<Student>,
+    /// The teacher's ensemble sums on the test set.
+    pub ensemble_test: Ensemble,
+    /// The teacher's ensemble sums on the run's OOD set, when it had one.
+    pub ensemble_ood: Option<Ensemble>,
+}
+
+impl RunFolder {
+    /// Opens the run folder `dir` written by `gped run`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let not_a_run = |what: &str, path: PathBuf| Error::NotFound {
+            what: what.into(),
+            path,
+            hint: "RUN_DIR must be a folder written by `gped run` (config.toml, students/, \
+                   ensemble_test.safetensors)"
+                .into(),
+        };
+        if !dir.is_dir() {
+            return Err(not_a_run("run folder", dir.to_path_buf()));
+        }
+        let config_path = dir.join("config.toml");
+        if !config_path.is_file() {
+            return Err(not_a_run("run config `config.toml`", config_path));
+        }
+        let config = RunConfig::load(&config_path)?.validate()?;
+        let ensemble_path = dir.join("ensemble_test.safetensors");
+        if !ensemble_path.is_file() {
+            return Err(not_a_run(
+                "teacher ensemble `ensemble_test.safetensors` (is the run finished?)",
+                ensemble_path,
+            ));
+        }
+        let ensemble_test = Ensemble::load(&ensemble_path)?;
+        let ood_path = dir.join("ensemble_ood.safetensors");
+        let ensemble_ood = match (config.data.ood, ood_path.is_file()) {
+            (Some(_), true) => Some(Ensemble::load(&ood_path)?),
+            _ => None,
+        };
+        let classes = config.dataset_info().classes;
+        let students = config
+            .students
+            .iter()
+            .map(|cfg| {
+                let mut student =
+                    Student::new(cfg, config.teacher.arch, classes, config.pool_size(), 0)?;
+                let path = dir
+                    .join("students")
+                    .join(format!("{}.safetensors", cfg.name));
+                if !path.is_file() {
+                    return Err(not_a_run(
+                        &format!("weights of student `{}`", cfg.name),
+                        path,
+                    ));
+                }
+                weights::load(&mut student.net.params, &path)?;
+                student.net.training = false;
+                Ok(student)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RunFolder {
+            dir: dir.to_path_buf(),
+            config,
+            students,
+            ensemble_test,
+            ensemble_ood,
+        })
+    }
+
+    /// The occluded test set of the run, checked against the ensemble's size.
+    pub fn test_set(&self, data_dir: &Path) -> Result<Dataset> {
+        let test = occluded_test_set(&self.config, data_dir)?;
+        check_covers(
+            &self.ensemble_test,
+            &test,
+            &self.dir.join("ensemble_test.safetensors"),
+        )?;
+        Ok(test)
+    }
+
+    /// Indices of the students distilling `target`, in config order.
+    pub fn students_of(&self, target: Target) -> Vec<usize> {
+        (0..self.students.len())
+            .filter(|&i| self.students[i].target_kind == target)
+            .collect()
+    }
+}
+
+/// Where an OOD set came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OodSource {
+    /// A catalogue dataset's test split.
+    Catalogue,
+    /// A folder holding IDX test images.
+    Folder,
+}
+
+/// The OOD test set of an evaluation.
+pub struct OodSet {
+    /// Catalogue name, or the folder's path.
+    pub name: String,
+    pub source: OodSource,
+    /// The unoccluded inputs (labels unused).
+    pub data: Dataset,
+    /// The teacher's ensemble sums on it: only for the run's own OOD set.
+    pub teacher: Option<Ensemble>,
+}
+
+/// The OOD set of the evaluation of `run`: `choice` (a catalogue name or a folder) when given,
+/// else the run's `data.ood`; `None` when neither exists. The teacher's ensemble comes along
+/// only when the set is the run's own.
+pub fn load_ood_set(
+    run: &RunFolder,
+    choice: Option<&str>,
+    data_dir: &Path,
+) -> Result<Option<OodSet>> {
+    let cfg = &run.config;
+    let run_ood = cfg.data.ood.map(|d| d.as_str());
+    let Some(choice) = choice.or(run_ood) else {
+        return Ok(None);
+    };
+    let classes = cfg.dataset_info().classes;
+    let (data, source, name) = if let Ok(spec) = dataset_spec(choice) {
+        let data = load(data_dir, spec.name, Split::Test, checksum_policy(cfg))?;
+        (data, OodSource::Catalogue, spec.name.to_string())
+    } else if Path::new(choice).is_dir() {
+        let data = load_idx_images_folder(Path::new(choice), classes)?;
+        (data, OodSource::Folder, choice.to_string())
+    } else {
+        return Err(Error::InvalidArgument(format!(
+            "--ood `{choice}` is neither a catalogue dataset (mnist, fashion-mnist, kmnist, \
+             cifar10) nor a folder holding t10k-images-idx3-ubyte[.gz]"
+        )));
+    };
+    let shape = cfg.dataset_info().shape;
+    let expected = [shape.channels, shape.height, shape.width];
+    if data.image_shape() != expected {
+        return Err(Error::InvalidArgument(format!(
+            "OOD set `{name}` has images of {:?} (channels, height, width); the run's dataset \
+             `{}` has {expected:?}",
+            data.image_shape(),
+            cfg.data.dataset
+        )));
+    }
+    let own = source == OodSource::Catalogue && Some(name.as_str()) == run_ood;
+    let teacher = match (own, &run.ensemble_ood) {
+        (true, Some(ens)) => {
+            check_covers(ens, &data, &run.dir.join("ensemble_ood.safetensors"))?;
+            Some(ens.clone())
+        }
+        _ => None,
+    };
+    Ok(Some(OodSet {
+        name,
+        source,
+        data,
+        teacher,
+    }))
+}
+
+/// Checks that `ensemble` (read from `path`) has one row per input of `data` and its classes.
+fn check_covers(ensemble: &Ensemble, data: &Dataset, path: &Path) -> Result<()> {
+    if ensemble.len() != data.len() || ensemble.classes() != data.num_classes() {
+        return Err(Error::format(
+            path,
+            "ensemble safetensors",
+            format!(
+                "expected sums for {} inputs of {} classes, found {} inputs of {}",
+                data.len(),
+                data.num_classes(),
+                ensemble.len(),
+                ensemble.classes()
+            ),
+        ));
+    }
+    Ok(())
+}
