@@ -199,5 +199,11 @@ fn print_peak_memory() {
     }
 }
 
-criterion_group!(benches, iteration, fcnn_gemms_alone, test_pass);
+// Criterion's own plots are off: plotters is built with gped's embedded-font text path, which
+// has no font registered inside criterion (and the numbers are what the notes report).
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = iteration, fcnn_gemms_alone, test_pass
+}
 criterion_main!(benches);

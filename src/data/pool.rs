@@ -8,6 +8,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
+use crate::nn::gaussian;
 use crate::{Error, Result};
 
 /// Gaussian noise added to every distillation input.
@@ -93,17 +94,18 @@ impl<'a> DistillPool<'a> {
     }
 }
 
-/// Adds independent N(0, std^2) noise to every value, by the Box-Muller transform.
+/// Adds independent N(0, std^2) noise to every value. The normals come from the engine's
+/// vectorised counter-based generator under a key drawn from `rng` (one draw per batch), so a
+/// batch of 78,400 values costs tens of microseconds instead of milliseconds of scalar
+/// Box-Muller in f64.
 fn add_gaussian_noise(rng: &mut impl Rng, std: f32, values: &mut [f32]) {
-    for pair in values.chunks_mut(2) {
-        // u1 in (0, 1] so that ln(u1) is finite.
-        let u1 = 1.0 - rng.random::<f64>();
-        let u2 = rng.random::<f64>();
-        let radius = (-2.0 * u1.ln()).sqrt();
-        let angle = std::f64::consts::TAU * u2;
-        let normals = [radius * angle.cos(), radius * angle.sin()];
-        for (x, z) in pair.iter_mut().zip(normals) {
-            *x += std * z as f32;
+    let key: u64 = rng.random();
+    let mut normals = [0.0f32; 256];
+    for (i, chunk) in values.chunks_mut(normals.len()).enumerate() {
+        let z = &mut normals[..chunk.len()];
+        gaussian::fill_at(key, (i * 256) as u64, z);
+        for (x, z) in chunk.iter_mut().zip(z.iter()) {
+            *x += std * z;
         }
     }
 }

@@ -44,10 +44,17 @@ pub fn init_threads(n: usize) {
     }
 }
 
+/// The number of cores, read once: `available_parallelism` reads cgroup files on every call,
+/// which cost more than a small product when it was asked before each one.
+fn all_cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// How many threads a large product may use.
 pub fn threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => all_cores(),
         n => n,
     }
 }

@@ -40,6 +40,17 @@ impl MaxPool2d {
     }
 }
 
+/// The running maximum after seeing `cand`: like PyTorch, a strictly larger value replaces it
+/// (so the first maximum in row-major order is kept) and a NaN wins (and propagates).
+#[inline(always)]
+fn first_max(best: (f32, usize), cand: (f32, usize)) -> (f32, usize) {
+    let take = cand.0 > best.0 || cand.0.is_nan();
+    (
+        if take { cand.0 } else { best.0 },
+        if take { cand.1 } else { best.1 },
+    )
+}
+
 impl Layer for MaxPool2d {
     fn output_shape(&self) -> Shape {
         self.output
@@ -58,7 +69,7 @@ impl Layer for MaxPool2d {
             self.input.height * w,
             self.output.height * self.output.width,
         );
-        let ow = self.output.width;
+        let (oh, ow) = (self.output.height, self.output.width);
         assert_eq!(
             input.len(),
             batch * self.input.size(),
@@ -70,24 +81,46 @@ impl Layer for MaxPool2d {
             "MaxPool2d: output length"
         );
         let argmax = prefix(&mut self.argmax, output.len());
-        // One task per (example, channel) plane.
+        // One task per (example, channel) plane. The running maximum is updated with selects,
+        // not branches: which value wins is data-dependent, and a mispredicted branch per
+        // comparison made this loop the most expensive part of a CNN step.
         let pool_plane = |(p, (y, arg)): (usize, (&mut [f32], &mut [u32]))| {
             let x = &input[p * in_plane..][..in_plane];
-            for (o, (yv, av)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
-                let (r0, c0) = (o / ow * k, o % ow * k);
-                let mut best = r0 * w + c0;
-                for r in r0..r0 + k {
-                    for c in c0..c0 + k {
-                        // Like PyTorch: strict `>` keeps the first maximum in row-major
-                        // order, and a NaN wins (and propagates).
-                        let v = x[r * w + c];
-                        if v > x[best] || v.is_nan() {
-                            best = r * w + c;
+            for orow in 0..oh {
+                let first_row = orow * k * w;
+                let (y, arg) = (&mut y[orow * ow..][..ow], &mut arg[orow * ow..][..ow]);
+                if k == 2 {
+                    // The paper's 2x2 windows as a tree of selects over two input rows, which
+                    // vectorises across the output row: max of (a, b), of (c, d), then of the
+                    // two, ties going to the earlier one (as first_max in row-major order).
+                    let (top, bottom) = (&x[first_row..][..2 * ow], &x[first_row + w..][..2 * ow]);
+                    let base = first_row as u32;
+                    for (ocol, (yv, av)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
+                        let i = 2 * ocol;
+                        let (a, b, c, d) = (top[i], top[i + 1], bottom[i], bottom[i + 1]);
+                        let take_b = b > a || b.is_nan();
+                        let (m_ab, i_ab) = (if take_b { b } else { a }, i as u32 + take_b as u32);
+                        let take_d = d > c || d.is_nan();
+                        let (m_cd, i_cd) =
+                            (if take_d { d } else { c }, (w + i) as u32 + take_d as u32);
+                        let take_cd = m_cd > m_ab || m_cd.is_nan();
+                        *yv = if take_cd { m_cd } else { m_ab };
+                        *av = base + if take_cd { i_cd } else { i_ab };
+                    }
+                    continue;
+                }
+                for (ocol, (yv, av)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
+                    let first = first_row + ocol * k;
+                    let mut best = (x[first], first);
+                    for r in 0..k {
+                        let row = first + r * w;
+                        for (c, &v) in x[row..row + k].iter().enumerate() {
+                            best = first_max(best, (v, row + c));
                         }
                     }
+                    *yv = best.0;
+                    *av = best.1 as u32;
                 }
-                *yv = x[best];
-                *av = best as u32;
             }
         };
         if parallel_elementwise(input.len()) {
