@@ -77,6 +77,35 @@ fn legend<'a, DB: DrawingBackend + 'a>(
         .draw()
 }
 
+/// A chart on the unit square with its mesh, axis descriptions and a grey diagonal labelled
+/// `diagonal` (perfect calibration, or chance).
+fn unit_square_chart<'a, DB: DrawingBackend + 'a>(
+    root: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    (x_desc, y_desc): (&str, &str),
+    diagonal: &str,
+) -> std::result::Result<Chart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (SANS, 24))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((SANS, 14))
+        .draw()?;
+    let grey = RGBColor(150, 150, 150);
+    chart
+        .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], grey))?
+        .label(diagonal)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], grey));
+    Ok(chart)
+}
+
 pub(super) struct Reliability {
     pub(super) series: Vec<(String, Points)>,
 }
@@ -87,26 +116,12 @@ impl Figure for Reliability {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let mut chart = ChartBuilder::on(root)
-            .caption("Reliability diagram (test set)", (SANS, 24))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_desc("confidence (max probability)")
-            .y_desc("accuracy")
-            .label_style((SANS, 14))
-            .draw()?;
-        chart
-            .draw_series(LineSeries::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                RGBColor(150, 150, 150),
-            ))?
-            .label("perfect calibration")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RGBColor(150, 150, 150)));
+        let mut chart = unit_square_chart(
+            root,
+            "Reliability diagram (test set)",
+            ("confidence (max probability)", "accuracy"),
+            "perfect calibration",
+        )?;
         for (i, (name, pts)) in self.series.iter().enumerate() {
             let c = colour(i);
             chart
@@ -130,26 +145,12 @@ impl Figure for Roc {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let mut chart = ChartBuilder::on(root)
-            .caption("ROC: OOD detection", (SANS, 24))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_desc("false-positive rate")
-            .y_desc("true-positive rate")
-            .label_style((SANS, 14))
-            .draw()?;
-        chart
-            .draw_series(LineSeries::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                RGBColor(150, 150, 150),
-            ))?
-            .label("chance")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RGBColor(150, 150, 150)));
+        let mut chart = unit_square_chart(
+            root,
+            "ROC: OOD detection",
+            ("false-positive rate", "true-positive rate"),
+            "chance",
+        )?;
         for (name, model, dashed, pts) in &self.curves {
             let c = colour(*model);
             let step = pts.len().div_ceil(MAX_POINTS).max(1);
