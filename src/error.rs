@@ -48,9 +48,11 @@ pub enum Error {
     #[error("{path}: {message}")]
     ConfigFile { path: PathBuf, message: String },
 
-    /// A tensor whose shape is not the one expected (e.g. loading weights into a model).
-    #[error("tensor `{name}`: expected shape {expected:?}, found {found:?}")]
+    /// A tensor whose shape is not the one expected (e.g. loading weights into a model);
+    /// `path` is the file it was read from.
+    #[error("{path}: tensor `{name}`: expected shape {expected:?}, found {found:?}")]
     Shape {
+        path: PathBuf,
         name: String,
         expected: Vec<usize>,
         found: Vec<usize>,

@@ -7,7 +7,9 @@ fn main() -> std::process::ExitCode {
     match gped::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {:#}", anyhow::Error::from(err));
+            // Every variant's message already includes its cause (an I/O error's text, say), so
+            // the message alone is printed: walking the source chain would repeat the cause.
+            eprintln!("error: {err}");
             std::process::ExitCode::FAILURE
         }
     }

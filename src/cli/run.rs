@@ -31,11 +31,14 @@ pub fn run(args: RunArgs) -> Result<()> {
     let config = RunConfig::load_with_overrides(&args.config, &args.overrides)?;
     let valid = config.validate()?;
     crate::nn::gemm::init_threads(valid.threads);
-    let data_dir = valid.data.resolve_dir(args.data_dir.as_deref());
-    let data = distill::prepare::prepare(&valid, &data_dir)?;
     let out = args
         .out
         .unwrap_or_else(|| default_run_dir(&valid.output.dir, &args.config));
+    // Every check that can fail before training (the run folder, then the data) runs before
+    // the run folder is made, so a refused run leaves nothing behind.
+    Recorder::check_fresh(&out)?;
+    let data_dir = valid.data.resolve_dir(args.data_dir.as_deref());
+    let data = distill::prepare::prepare(&valid, &data_dir)?;
     let mut recorder = Recorder::create(&out, &valid, valid.schedule.iterations, args.quiet)?;
     let summary = distill::run(&valid, &data, &mut recorder)?;
     println!(

@@ -26,7 +26,10 @@ impl RunConfig {
     /// Reads and parses the TOML file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<RunConfig> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::ConfigFile {
+            path: path.to_path_buf(),
+            message: format!("cannot read the run config: {e}"),
+        })?;
         RunConfig::from_toml_str(&text, path)
     }
 

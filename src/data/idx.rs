@@ -130,6 +130,11 @@ fn parse_header(bytes: &[u8], path: &Path, magic: u32, what: &str) -> Result<Vec
             IDX_IMAGES_MAGIC => " (an images file)",
             IDX_LABELS_MAGIC => " (a labels file)",
             _ if bytes.starts_with(&[0x1f, 0x8b]) => " (gzip data)",
+            // Compression is told by content, so a `.gz` file without the gzip magic is read
+            // raw: say so, since the name promises gzip.
+            _ if path.extension().is_some_and(|e| e == "gz") => {
+                " (the file is named .gz but is neither gzip data nor IDX)"
+            }
             _ => "",
         };
         return Err(Error::format(

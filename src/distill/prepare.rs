@@ -4,9 +4,9 @@
 //! out-of-distribution test set.
 
 use super::seeds;
-use crate::Result;
 use crate::config::ValidConfig;
 use crate::data::{ChecksumPolicy, Dataset, Split, load, occlude, teacher_subset};
+use crate::{Error, Result};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::path::Path;
@@ -35,6 +35,19 @@ pub fn prepare(cfg: &ValidConfig, data_dir: &Path) -> Result<RunData> {
     )?;
     let test = occluded_test_set(cfg, data_dir)?;
     let size = (cfg.data.train_subset > 0).then_some(cfg.data.train_subset);
+    if let Some(size) = size.filter(|&n| n > train.len()) {
+        // The config check bounds the subset by the catalogue's size; a data folder may hold
+        // fewer examples than that.
+        return Err(Error::config(
+            "data.train_subset",
+            format!(
+                "must be <= the {} examples of the {} training split in {}, found {size}",
+                train.len(),
+                cfg.data.dataset,
+                data_dir.display()
+            ),
+        ));
+    }
     let teacher_indices = teacher_subset(
         train.len(),
         size,

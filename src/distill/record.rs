@@ -24,17 +24,7 @@ impl Recorder {
     /// Creates the run folder `dir` (refusing an existing non-empty one) and writes the
     /// resolved `config` into it. `total` is the number of iterations, for the progress bar.
     pub fn create(dir: &Path, config: &RunConfig, total: u64, quiet: bool) -> Result<Self> {
-        if dir.exists()
-            && std::fs::read_dir(dir)
-                .map_err(|e| Error::io(dir, e))?
-                .next()
-                .is_some()
-        {
-            return Err(Error::InvalidArgument(format!(
-                "run folder {} already exists and is not empty; choose another --out or remove it",
-                dir.display()
-            )));
-        }
+        Self::check_fresh(dir)?;
         std::fs::create_dir_all(dir.join("students")).map_err(|e| Error::io(dir, e))?;
         config.save(dir.join("config.toml"))?;
         let path = dir.join("metrics.jsonl");
@@ -55,6 +45,23 @@ impl Recorder {
             bar,
             quiet,
         })
+    }
+
+    /// Checks that `dir` can become a new run folder: absent, or an empty folder. An existing
+    /// run is never overwritten. Cheap, so a run checks it before loading its data.
+    pub fn check_fresh(dir: &Path) -> Result<()> {
+        if dir.exists()
+            && std::fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .next()
+                .is_some()
+        {
+            return Err(Error::InvalidArgument(format!(
+                "run folder {} already exists and is not empty; choose another --out or remove it",
+                dir.display()
+            )));
+        }
+        Ok(())
     }
 
     /// The run folder.

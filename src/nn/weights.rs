@@ -68,6 +68,7 @@ pub fn load_from_bytes(params: &mut ParamSet, bytes: &[u8], path: &Path) -> Resu
         }
         if view.shape() != spec.shape.as_slice() {
             return Err(Error::Shape {
+                path: path.to_path_buf(),
                 name: spec.name.clone(),
                 expected: spec.shape.clone(),
                 found: view.shape().to_vec(),
