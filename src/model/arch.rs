@@ -1,10 +1,13 @@
 //! Builds the paper's networks with PyTorch's layer names and default initialisation.
 //!
 //! - FCNN: fc1 784->floor(400 K1), ReLU, [dropout], fc2 ->floor(400 K2), ReLU, [dropout], fc3 ->out.
-//! - MNIST CNN: conv1 1->floor(10 K1) k4, ReLU, pool2, conv2 ->floor(20 K1) k4, ReLU, pool2,
-//!   fc1 320'->floor(80 K2), ReLU, [dropout], fc2 ->out.
-//! - CIFAR-10 CNN: conv1 3->floor(16 K1) k5, ReLU, pool2, conv2 ->floor(32 K1) k5, ReLU, pool2,
+//! - MNIST CNN: conv1 1->floor(10 K1) k4, pool2, ReLU, conv2 ->floor(20 K1) k4, pool2, ReLU,
+//!   fc1 320->floor(80 K2), ReLU, [dropout], fc2 ->out.
+//! - CIFAR-10 CNN: conv1 3->floor(16 K1) k5, pool2, ReLU, conv2 ->floor(32 K1) k5, pool2, ReLU,
 //!   fc1 ->floor(200 K2), ReLU, [dropout], fc2 ->floor(50 K2), ReLU, [dropout], fc3 ->out.
+//!
+//! (Pool-then-ReLU equals the paper's ReLU-then-pool, as in PyTorch's MNIST example
+//! `relu(max_pool2d(conv(x), 2))`.)
 //!
 //! Dropout (when p > 0) follows every hidden fully connected layer, as in the released code's
 //! MLP students. The teacher is the spec with K1 = K2 = 1, 10 outputs and no dropout.
@@ -124,9 +127,11 @@ pub fn build(spec: &ModelSpec, seed: u64) -> Network {
         Arch::MnistCnn | Arch::CifarCnn => {
             let kernel = if spec.arch == Arch::MnistCnn { 4 } else { 5 };
             for (i, &ch) in k1.iter().enumerate() {
+                // max-pool before ReLU: relu(pool(x)) = pool(relu(x)) (ReLU is monotone), with
+                // the same gradients, and the ReLU then runs on a 4x smaller tensor.
                 b.conv(&format!("conv{}", i + 1), ch, kernel);
-                b.relu();
                 b.pool();
+                b.relu();
             }
             b.flatten();
             for (i, &units) in k2.iter().enumerate() {
