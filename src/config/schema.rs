@@ -245,6 +245,10 @@ impl StudentConfig {
             estimator: Estimator::RunningMean,
             loss: Loss::L1,
             thinning: 10,
+            // No dropout: the exp-head regression to the expected entropy fits markedly worse
+            // with it (FCNN, MNIST, H = 1, 2e4 iterations: entropy MAE 0.027 without dropout,
+            // 0.040 with p = 0.5; at 1e5 iterations 0.016 against 0.023).
+            dropout: 0.0,
             ..StudentConfig::default()
         }
     }
@@ -357,7 +361,7 @@ mod tests {
             (e.name.as_str(), e.target, e.estimator),
             ("entropy", Target::Entropy, Estimator::RunningMean)
         );
-        assert_eq!((e.loss, e.thinning, e.dropout), (Loss::L1, 10, 0.5));
+        assert_eq!((e.loss, e.thinning, e.dropout), (Loss::L1, 10, 0.0));
         assert_eq!(e.learning_rate, 1e-3);
         assert_eq!(c.output.dir, PathBuf::from("runs"));
     }
