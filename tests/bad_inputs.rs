@@ -140,21 +140,28 @@ impl Fixture {
     /// `gped run run.toml --data-dir data --out run TINY extra`, checked to leave every file
     /// as it was (so no run folder is made).
     fn run(&self, extra: &[&str]) -> Output {
-        let (config, data, out) = (self.config(), self.data(), self.root().join("run"));
+        let out = self.root().join("run");
+        let output = self.run_into(&out, extra);
+        assert!(!out.exists(), "a run folder was left at {}", out.display());
+        output
+    }
+
+    /// `gped run run.toml --data-dir data --out OUT TINY extra`, checked to leave every file
+    /// that existed as it was.
+    fn run_into(&self, out: &Path, extra: &[&str]) -> Output {
+        let (config, data) = (self.config(), self.data());
         let mut args = vec![
             "run",
             s(&config),
             "--data-dir",
             s(&data),
             "--out",
-            s(&out),
+            s(out),
             "--quiet",
         ];
         args.extend(TINY);
         args.extend(extra);
-        let output = run_untouched(self.root(), &args);
-        assert!(!out.exists(), "a run folder was left at {}", out.display());
-        output
+        run_untouched(self.root(), &args)
     }
 }
 
@@ -558,21 +565,7 @@ fn output_folder_under_a_regular_file() {
     let file = f.root().join("not-a-folder");
     std::fs::write(&file, b"keep me").unwrap();
     let out = file.join("run");
-    let (config, data) = (f.config(), f.data());
-    let mut args = vec![
-        "run",
-        s(&config),
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&out),
-        "--quiet",
-    ];
-    args.extend(TINY);
-    assert_fails_with(
-        &run_untouched(f.root(), &args),
-        &[s(&out), "Not a directory"],
-    );
+    assert_fails_with(&f.run_into(&out, &[]), &[s(&out), "Not a directory"]);
 }
 
 #[test]
@@ -580,21 +573,7 @@ fn output_folder_that_is_a_regular_file() {
     let f = Fixture::new();
     let file = f.root().join("run");
     std::fs::write(&file, b"keep me").unwrap();
-    let (config, data) = (f.config(), f.data());
-    let mut args = vec![
-        "run",
-        s(&config),
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&file),
-        "--quiet",
-    ];
-    args.extend(TINY);
-    assert_fails_with(
-        &run_untouched(f.root(), &args),
-        &[s(&file), "Not a directory"],
-    );
+    assert_fails_with(&f.run_into(&file, &[]), &[s(&file), "Not a directory"]);
 }
 
 #[test]
