@@ -119,7 +119,7 @@ pub fn build(spec: &ModelSpec, seed: u64) -> Network {
     let (k1, k2) = spec.hidden_widths();
     match spec.arch {
         Arch::Fcnn => {
-            b.flatten();
+            // Inputs are already flat rows [batch, 784]: no Flatten copy is needed.
             b.hidden("fc1", k1[0]);
             b.hidden("fc2", k2[0]);
             b.linear("fc3", spec.outputs);
