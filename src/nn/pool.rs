@@ -98,14 +98,24 @@ impl Layer for MaxPool2d {
                     for (ocol, (yv, av)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
                         let i = 2 * ocol;
                         let (a, b, c, d) = (top[i], top[i + 1], bottom[i], bottom[i + 1]);
-                        let take_b = b > a || b.is_nan();
-                        let (m_ab, i_ab) = (if take_b { b } else { a }, i as u32 + take_b as u32);
-                        let take_d = d > c || d.is_nan();
-                        let (m_cd, i_cd) =
-                            (if take_d { d } else { c }, (w + i) as u32 + take_d as u32);
-                        let take_cd = m_cd > m_ab || m_cd.is_nan();
-                        *yv = if take_cd { m_cd } else { m_ab };
-                        *av = base + if take_cd { i_cd } else { i_ab };
+                        if (a + b + c + d).is_nan() {
+                            // Rare: a NaN (or infinities of both signs) in the window; the
+                            // generic row-major scan gives PyTorch's NaN propagation.
+                            let mut best = (a, first_row + i);
+                            for (v, at) in [(b, i + 1), (c, w + i), (d, w + i + 1)] {
+                                best = first_max(best, (v, first_row + at));
+                            }
+                            *yv = best.0;
+                            *av = best.1 as u32;
+                            continue;
+                        }
+                        // Integer selects on comparison masks: no data-dependent branch.
+                        let i_ab = i as u32 + (b > a) as u32;
+                        let i_cd = (w + i) as u32 + (d > c) as u32;
+                        let (m_ab, m_cd) = (a.max(b), c.max(d));
+                        let take_cd = 0u32.wrapping_sub((m_cd > m_ab) as u32);
+                        *yv = m_ab.max(m_cd);
+                        *av = base + (i_ab ^ ((i_ab ^ i_cd) & take_cd));
                     }
                     continue;
                 }
