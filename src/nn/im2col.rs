@@ -99,7 +99,7 @@ impl Unfold {
                     dst[ws.end..].fill(0.0);
                     let first = ws.start * s + kj - pad;
                     if s == 1 {
-                        dst[ws.clone()].copy_from_slice(&src[first..first + ws.len()]);
+                        copy_short(&mut dst[ws.clone()], &src[first..first + ws.len()]);
                     } else {
                         for (d, &v) in dst[ws.clone()]
                             .iter_mut()
@@ -167,6 +167,22 @@ impl Unfold {
                 .enumerate()
                 .for_each(fold_plane);
         }
+    }
+}
+
+/// Copies a short row (an output row of a few dozen values) inline, eight lanes at a time:
+/// `copy_from_slice` becomes a libc `memmove` call per row, whose fixed cost dominated
+/// im2col for the paper's small images.
+#[inline]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let lanes: [f32; 8] = s.try_into().unwrap_or([0.0; 8]);
+        d.copy_from_slice(&lanes);
+    }
+    for (d, &s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = s;
     }
 }
 
