@@ -1,5 +1,5 @@
 //! Inverted dropout, as PyTorch's `nn.Dropout(p)` and `nn.Dropout2d(p)`: in training mode each
-//! unit (`Dropout`) or each whole channel of an example (`Dropout2d`) is zeroed with
+//! unit (`Dropout::new`) or each whole channel of an example (`Dropout::channels`) is zeroed with
 //! probability p and the kept ones are scaled by 1/(1-p), so evaluation mode is the identity.
 //! The paper's FCNN students on MNIST use p = 0.5. Each layer owns a seeded RNG, so a run is
 //! reproducible from its seeds, and keeps its last mask for the backward pass.
@@ -108,10 +108,14 @@ fn apply(mask: &[u32], x: &[f32], out: &mut [f32], unit: usize) {
     }
 }
 
-/// Inverted dropout of individual units; shape-preserving.
+/// Inverted dropout, shape-preserving: of individual units ([`Dropout::new`], PyTorch's
+/// `nn.Dropout`) or of whole channels ([`Dropout::channels`], `nn.Dropout2d`: all h*w scalars
+/// of one channel of one example share a draw).
 #[derive(Debug, Clone)]
 pub struct Dropout {
     shape: Shape,
+    /// Scalars that share one draw: 1, or h*w for whole channels.
+    group: usize,
     masked: MaskedScale,
 }
 
@@ -121,30 +125,17 @@ impl Dropout {
     pub fn new(shape: Shape, p: f32, seed: u64) -> Self {
         Dropout {
             shape,
+            group: 1,
             masked: MaskedScale::new(p, seed),
         }
     }
 
-    pub fn p(&self) -> f32 {
-        self.masked.p
-    }
-}
-
-/// Inverted dropout of whole channels (all h*w scalars of one channel of one example share a
-/// draw); shape-preserving.
-#[derive(Debug, Clone)]
-pub struct Dropout2d {
-    shape: Shape,
-    masked: MaskedScale,
-}
-
-impl Dropout2d {
-    /// Drops each channel of each `shape`-shaped example with probability `p` in [0, 1),
-    /// drawing masks from an RNG seeded with `seed`.
-    pub fn new(shape: Shape, p: f32, seed: u64) -> Self {
-        Dropout2d {
-            shape,
-            masked: MaskedScale::new(p, seed),
+    /// Drops each channel of each `shape`-shaped example with probability `p` in [0, 1)
+    /// (`nn.Dropout2d`), drawing masks from an RNG seeded with `seed`.
+    pub fn channels(shape: Shape, p: f32, seed: u64) -> Self {
+        Dropout {
+            group: shape.height * shape.width,
+            ..Dropout::new(shape, p, seed)
         }
     }
 
@@ -171,7 +162,7 @@ impl Layer for Dropout {
             batch * self.shape.size(),
             "Dropout: input length"
         );
-        self.masked.forward(input, output, 1, train);
+        self.masked.forward(input, output, self.group, train);
     }
 
     fn backward(
@@ -185,46 +176,7 @@ impl Layer for Dropout {
         _batch: usize,
     ) {
         if let Some(dx) = grad_input {
-            self.masked.backward(grad_output, dx, 1);
-        }
-    }
-}
-
-impl Layer for Dropout2d {
-    fn output_shape(&self) -> Shape {
-        self.shape
-    }
-
-    fn forward(
-        &mut self,
-        _params: &[f32],
-        input: &[f32],
-        output: &mut [f32],
-        batch: usize,
-        train: bool,
-    ) {
-        assert_eq!(
-            input.len(),
-            batch * self.shape.size(),
-            "Dropout2d: input length"
-        );
-        let plane = self.shape.height * self.shape.width;
-        self.masked.forward(input, output, plane, train);
-    }
-
-    fn backward(
-        &mut self,
-        _params: &[f32],
-        _grads: &mut [f32],
-        _input: &[f32],
-        _output: &[f32],
-        grad_output: &[f32],
-        grad_input: Option<&mut [f32]>,
-        _batch: usize,
-    ) {
-        if let Some(dx) = grad_input {
-            self.masked
-                .backward(grad_output, dx, self.shape.height * self.shape.width);
+            self.masked.backward(grad_output, dx, self.group);
         }
     }
 }
@@ -294,7 +246,7 @@ mod tests {
         let mut dx = vec![f32::NAN; x.len()];
         drop.backward(&[], &mut [], &x, &x, &x, Some(&mut dx), 3);
         assert_eq!(dx, x);
-        let mut d2 = Dropout2d::new(Shape::image(5, 2, 5), 0.5, 1);
+        let mut d2 = Dropout::channels(Shape::image(5, 2, 5), 0.5, 1);
         assert_eq!(run(&mut d2, &x, 3, false), x);
         assert_eq!(
             run(&mut Dropout::new(Shape::flat(50), 0.0, 1), &x, 3, true),
@@ -320,7 +272,7 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(63);
         let (shape, batch, p) = (Shape::image(20, 3, 4), 50, 0.3f32);
         let x = random_vec(&mut rng, batch * shape.size(), 0.5, 1.5);
-        let mut drop = Dropout2d::new(shape, p, 9);
+        let mut drop = Dropout::channels(shape, p, 9);
         let y = run(&mut drop, &x, batch, true);
         let mut dropped = 0;
         for (yc, xc) in y.chunks(12).zip(x.chunks(12)) {
@@ -370,7 +322,7 @@ mod tests {
 
         let shape = Shape::image(3, 2, 2);
         let x = random_vec(&mut rng, 4 * shape.size(), -1.0, 1.0);
-        let mut probe = Dropout2d::new(shape, 0.5, 6);
+        let mut probe = Dropout::channels(shape, 0.5, 6);
         run(&mut probe, &x, 4, true);
         let mask: Vec<f64> = probe
             .masked
@@ -379,7 +331,7 @@ mod tests {
             .map(|&m| f32::from_bits(m) as f64)
             .collect();
         let rep = check_layer(
-            &mut Dropout2d::new(shape, 0.5, 6),
+            &mut Dropout::channels(shape, 0.5, 6),
             &[],
             &x,
             4,

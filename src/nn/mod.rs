@@ -23,7 +23,7 @@ pub mod weights;
 mod gradcheck;
 
 pub use conv2d::Conv2d;
-pub use dropout::{Dropout, Dropout2d};
+pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use gaussian::GaussianStream;
 pub use gemm::{matmul, set_threads};
