@@ -3,6 +3,7 @@
 //! `eval.every` steps, never storing a sample. The means are the Monte Carlo estimates of the
 //! posterior predictive p(y|x,D) and the expected entropy E[H[p(y|x,theta)]].
 
+use crate::checkpoint::{StateReader, StateWriter, Stateful};
 use crate::io::write_atomic;
 use crate::metrics::entropy;
 use crate::{Error, Result};
@@ -170,6 +171,21 @@ impl Ensemble {
             entropy_sums,
             samples,
         })
+    }
+}
+
+impl Stateful for Ensemble {
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        out.f64s(&format!("{prefix}prob_sums"), &self.prob_sums);
+        out.f64s(&format!("{prefix}entropy_sums"), &self.entropy_sums);
+        out.scalar(&format!("{prefix}samples"), self.samples);
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        state.f64s_into(&format!("{prefix}prob_sums"), &mut self.prob_sums)?;
+        state.f64s_into(&format!("{prefix}entropy_sums"), &mut self.entropy_sums)?;
+        self.samples = state.scalar(&format!("{prefix}samples"))?;
+        Ok(())
     }
 }
 

@@ -74,6 +74,24 @@ pub enum Error {
         hint: String,
     },
 
+    /// A run stopped on request (SIGINT, SIGTERM) after saving a checkpoint.
+    #[error(
+        "stopped after iteration {iteration} of {total}; checkpoint saved in {}; continue \
+         with `gped run --resume {}`",
+        dir.display(),
+        dir.display()
+    )]
+    Interrupted {
+        iteration: u64,
+        total: u64,
+        dir: PathBuf,
+    },
+
+    /// A resumed run whose config differs from its checkpoint's; `differences` lists each
+    /// differing key with both values.
+    #[error("{path}: the config differs from the checkpoint's in {differences}")]
+    ResumeConfig { path: PathBuf, differences: String },
+
     /// A plot that could not be drawn or encoded.
     #[error("{path}: could not draw the plot: {detail}")]
     Plot { path: PathBuf, detail: String },

@@ -1,5 +1,6 @@
 //! Atomic file output: write to a temporary file in the same folder, fsync, rename over the
-//! target. A crash or error mid-write leaves any previous file intact and no partial file.
+//! target, fsync the folder. A crash or error mid-write leaves any previous file intact and no
+//! partial file.
 
 use crate::{Error, Result};
 use std::io::Write;
@@ -28,7 +29,13 @@ pub fn write_atomic_with(
         let mut file = std::fs::File::create(&tmp)?;
         fill(&mut file)?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable (best effort: not every platform syncs folders).
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Ok(dir) = std::fs::File::open(parent.unwrap_or(Path::new("."))) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
     })();
     if let Err(source) = result {
         let _ = std::fs::remove_file(&tmp);

@@ -9,6 +9,7 @@
 //! `nn` (the small NN engine), `model` (teacher and student architectures), `optim` (the students'
 //! optimisers), `sampler` (SGLD), `config` (a run's settings).
 
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;

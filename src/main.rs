@@ -10,7 +10,11 @@ fn main() -> std::process::ExitCode {
             // Every variant's message already includes its cause (an I/O error's text, say), so
             // the message alone is printed: walking the source chain would repeat the cause.
             eprintln!("error: {err}");
-            std::process::ExitCode::FAILURE
+            match err {
+                // A run stopped by SIGINT/SIGTERM (with its checkpoint saved): 128 + SIGINT.
+                gped::Error::Interrupted { .. } => std::process::ExitCode::from(130),
+                _ => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -11,9 +11,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use common::cli::{assert_fails_with, gped, run_untouched, s};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use gped::config::{Arch, RunConfig, StudentConfig};
@@ -36,71 +36,6 @@ const TINY: [&str; 10] = [
     "--set",
     "pool.batch_size=2",
 ];
-
-fn gped(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gped"))
-        .args(args)
-        .output()
-        .expect("gped binary runs")
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 temp path")
-}
-
-/// Every file (with its bytes) and folder (`None`) under `dir`, by relative path.
-fn snapshot(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
-    common::tree(dir)
-        .into_iter()
-        .map(|rel| {
-            let path = dir.join(&rel);
-            let bytes = path.is_file().then(|| std::fs::read(&path).unwrap());
-            (rel, bytes)
-        })
-        .collect()
-}
-
-/// Asserts the clean failure of `out`: non-zero exit, no panic, and `needles` in stderr.
-fn assert_fails_with(out: &Output, needles: &[&str]) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report = format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{stderr}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(!out.status.success(), "expected a failure\n{report}");
-    assert_eq!(out.status.code(), Some(1), "{report}");
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "panic\n{report}"
-    );
-    assert!(stderr.starts_with("error: "), "{report}");
-    for needle in needles {
-        assert!(stderr.contains(needle), "stderr lacks {needle:?}\n{report}");
-    }
-}
-
-/// Runs `gped args` with everything under `root` snapshotted before and compared after.
-fn run_untouched(root: &Path, args: &[&str]) -> Output {
-    let before = snapshot(root);
-    let out = gped(args);
-    let after = snapshot(root);
-    if before != after {
-        let keys = |m: &BTreeMap<String, Option<Vec<u8>>>| m.keys().cloned().collect::<Vec<_>>();
-        let changed: Vec<_> = before
-            .iter()
-            .filter(|(k, v)| after.get(*k) != Some(v))
-            .map(|(k, _)| k.clone())
-            .collect();
-        panic!(
-            "files changed by the failed command: before {:?}, after {:?}, changed {changed:?}\nstderr:\n{}",
-            keys(&before),
-            keys(&after),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    out
-}
 
 /// A temporary folder holding `run.toml` (`CONFIG`) and a fake data folder `data/` with a tiny
 /// valid MNIST (3 train and 2 test 28x28 images).

@@ -1,20 +1,33 @@
 //! `gped run CONFIG`: loads and validates the config (with `--set` overrides), prepares the
-//! data, runs the GPED loop and prints where the outputs went.
+//! data, runs the GPED loop and prints where the outputs went. `gped run --resume RUN_DIR`
+//! continues a stopped run from its checkpoint. SIGINT and SIGTERM stop a run at the end of
+//! the current iteration with a checkpoint (a second signal ends it at once).
 
-use crate::Result;
-use crate::config::RunConfig;
-use crate::distill::{self, Recorder};
+use crate::checkpoint::{Checkpoint, differences};
+use crate::config::{RunConfig, ValidConfig};
+use crate::distill::{self, Control, Recorder, RunState, RunSummary};
+use crate::{Error, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Arguments of `gped run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The run's TOML config (see `gped config default`).
-    pub config: PathBuf,
+    /// The run's TOML config (see `gped config default`); with --resume, optional: it must
+    /// then equal the checkpoint's config.
+    #[arg(required_unless_present = "resume")]
+    pub config: Option<PathBuf>,
     /// Run folder (default: `<output.dir>/<config name>-<UTC timestamp>`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
+    /// Continue the stopped run in this folder from its checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Replace an existing run folder (only one gped made: it must hold a config.toml).
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// Override a config key, e.g. `--set schedule.iterations=1000` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
@@ -28,25 +41,132 @@ pub struct RunArgs {
 
 /// Runs `gped run`.
 pub fn run(args: RunArgs) -> Result<()> {
-    let config = RunConfig::load_with_overrides(&args.config, &args.overrides)?;
-    let valid = config.validate()?;
-    crate::nn::gemm::init_threads(valid.threads);
-    let out = args
-        .out
-        .unwrap_or_else(|| default_run_dir(&valid.output.dir, &args.config));
-    // Every check that can fail before training (the run folder, then the data) runs before
-    // the run folder is made, so a refused run leaves nothing behind.
-    Recorder::check_fresh(&out)?;
-    let data_dir = valid.data.resolve_dir(args.data_dir.as_deref());
-    let data = distill::prepare::prepare(&valid, &data_dir)?;
-    let mut recorder = Recorder::create(&out, &valid, valid.schedule.iterations, args.quiet)?;
-    let summary = distill::run(&valid, &data, &mut recorder)?;
+    let control = Control {
+        stop: stop_on_signals()?,
+        ..Control::default()
+    };
+    let (summary, out) = match &args.resume {
+        Some(dir) => (resume(&args, dir, &control)?, dir.clone()),
+        None => start(&args, &control)?,
+    };
     println!(
         "{}",
         serde_json::to_string_pretty(&summary.json).unwrap_or_default()
     );
     println!("run folder: {}", out.display());
     Ok(())
+}
+
+/// Starts a new run; returns its summary and folder.
+fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
+    let Some(config_path) = args.config.as_deref() else {
+        return Err(Error::InvalidArgument(
+            "gped run needs a CONFIG unless it resumes (--resume RUN_DIR)".into(),
+        ));
+    };
+    let config = RunConfig::load_with_overrides(config_path, &args.overrides)?;
+    let valid = config.validate()?;
+    crate::nn::gemm::init_threads(valid.threads);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_run_dir(&valid.output.dir, config_path));
+    // Every check that can fail before training (the run folder, then the data) runs before
+    // the run folder is made, so a refused run leaves nothing behind.
+    if args.force {
+        Recorder::check_replaceable(&out)?;
+    } else {
+        Recorder::check_fresh(&out)?;
+    }
+    let data_dir = valid.data.resolve_dir(args.data_dir.as_deref());
+    let data = distill::prepare::prepare(&valid, &data_dir)?;
+    if args.force {
+        Recorder::remove_old(&out)?;
+    }
+    let state = RunState::new(&valid, &data)?;
+    let mut recorder = Recorder::create(&out, &valid, valid.schedule.iterations, args.quiet)?;
+    let summary = with_checkpoint_note(
+        distill::run_with(&valid, &data, state, &mut recorder, control),
+        &out,
+    )?;
+    Ok((summary, out))
+}
+
+/// Continues the run in `dir` from its checkpoint.
+fn resume(args: &RunArgs, dir: &Path, control: &Control) -> Result<RunSummary> {
+    if dir.join("metrics.json").exists() {
+        return Err(Error::InvalidArgument(format!(
+            "run folder {} holds a finished run (metrics.json); nothing to resume",
+            dir.display()
+        )));
+    }
+    let path = Checkpoint::path_in(dir);
+    if !path.exists() {
+        return Err(Error::NotFound {
+            what: "checkpoint".into(),
+            path,
+            hint: "the run stopped before its first checkpoint (output.checkpoint_every), or \
+                   this is not a gped run folder; start the run again"
+                .into(),
+        });
+    }
+    let checkpoint = Checkpoint::read(&path)?;
+    let saved = &checkpoint.header.config;
+    let given = match &args.config {
+        Some(p) => RunConfig::load_with_overrides(p, &args.overrides)?,
+        None => saved.clone().with_overrides(&args.overrides)?,
+    };
+    let diffs = differences(saved, &given)?;
+    if !diffs.is_empty() {
+        let list: Vec<String> = diffs.iter().map(ToString::to_string).collect();
+        return Err(Error::ResumeConfig {
+            path: args.config.clone().unwrap_or(path),
+            differences: list.join("; "),
+        });
+    }
+    let valid: ValidConfig = given.validate()?;
+    crate::nn::gemm::init_threads(valid.threads);
+    let data_dir = valid.data.resolve_dir(args.data_dir.as_deref());
+    let data = distill::prepare::prepare(&valid, &data_dir)?;
+    // The state is loaded (and checked) before the run folder is touched.
+    let state = RunState::resume(&valid, &data, &checkpoint)?;
+    let mut recorder = Recorder::resume(
+        dir,
+        checkpoint.header.metrics_jsonl_bytes,
+        checkpoint.header.iteration,
+        valid.schedule.iterations,
+        args.quiet,
+    )?;
+    with_checkpoint_note(
+        distill::run_with(&valid, &data, state, &mut recorder, control),
+        dir,
+    )
+}
+
+/// On a divergence, says which checkpoint is kept (the last good one) before the error.
+fn with_checkpoint_note<T>(result: Result<T>, dir: &Path) -> Result<T> {
+    if let Err(Error::NonFinite { .. }) = &result
+        && let Ok(ck) = Checkpoint::read(&Checkpoint::path_in(dir))
+    {
+        eprintln!(
+            "note: the last good checkpoint (iteration {}) is kept in {}",
+            ck.header.iteration,
+            ck.path().display()
+        );
+    }
+    result
+}
+
+/// A flag that SIGINT and SIGTERM set; a second signal while it is set exits at once (130).
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&flag)))
+            .map_err(|e| Error::InvalidArgument(format!("installing a signal handler: {e}")))?;
+    }
+    Ok(flag)
 }
 
 /// `<parent>/<config file stem>-<YYYYmmdd-HHMMSS>` in UTC.

@@ -2,6 +2,8 @@
 //! within an epoch. Every batch has exactly M examples: a batch that runs past the end of an
 //! epoch is completed from the next, freshly shuffled, epoch. Images and labels of a batch are
 //! copied into caller buffers with [`Dataset::gather_images`] and [`Dataset::gather_labels`].
+//! Epoch e's order is a shuffle of the index set by an RNG seeded from (seed, e), so the
+//! sampler's whole state is two counters: a checkpoint resumes the stream exactly.
 //!
 //! [`Dataset::gather_images`]: super::dataset::Dataset::gather_images
 //! [`Dataset::gather_labels`]: super::dataset::Dataset::gather_labels
@@ -10,16 +12,20 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
+use crate::checkpoint::{StateReader, StateWriter, Stateful};
 use crate::{Error, Result};
 
-/// An endless stream of example indices in shuffled epochs, with its own seeded RNG (so that
-/// the batch order does not depend on how much randomness other parts of a run consume).
+/// An endless stream of example indices in shuffled epochs, from its own seed (so that the
+/// batch order does not depend on how much randomness other parts of a run consume).
 #[derive(Debug, Clone)]
 pub struct EpochSampler {
+    /// The index set in its given order; each epoch shuffles a copy of it.
+    indices: Vec<usize>,
+    /// The current epoch's order.
     order: Vec<usize>,
     next: usize,
     epochs_completed: u64,
-    rng: StdRng,
+    seed: u64,
 }
 
 impl EpochSampler {
@@ -32,12 +38,13 @@ impl EpochSampler {
             ));
         }
         let mut sampler = EpochSampler {
-            order: indices,
+            order: indices.clone(),
+            indices,
             next: 0,
             epochs_completed: 0,
-            rng: StdRng::seed_from_u64(seed),
+            seed,
         };
-        sampler.order.shuffle(&mut sampler.rng);
+        sampler.shuffle_epoch();
         Ok(sampler)
     }
 
@@ -73,9 +80,44 @@ impl EpochSampler {
 
     /// Ends the current epoch, as soon as its last index is drawn, and shuffles the next.
     fn start_epoch(&mut self) {
-        self.order.shuffle(&mut self.rng);
         self.next = 0;
         self.epochs_completed += 1;
+        self.shuffle_epoch();
+    }
+
+    /// Sets `order` to the shuffle of epoch `epochs_completed`.
+    fn shuffle_epoch(&mut self) {
+        // The golden-ratio multiple spreads consecutive epochs over the seed space.
+        let epoch = self.epochs_completed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = StdRng::seed_from_u64(self.seed ^ epoch);
+        self.order.copy_from_slice(&self.indices);
+        self.order.shuffle(&mut rng);
+    }
+}
+
+impl Stateful for EpochSampler {
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        out.scalar(&format!("{prefix}epochs_completed"), self.epochs_completed);
+        out.scalar(&format!("{prefix}next"), self.next);
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        let name = format!("{prefix}next");
+        let next: usize = state.scalar(&name)?;
+        if next >= self.len() {
+            return Err(Error::format(
+                state.path(),
+                "gped checkpoint",
+                format!(
+                    "scalar `{name}`: expected a position below the epoch length {}, found {next}",
+                    self.len()
+                ),
+            ));
+        }
+        self.epochs_completed = state.scalar(&format!("{prefix}epochs_completed"))?;
+        self.next = next;
+        self.shuffle_epoch();
+        Ok(())
     }
 }
 
@@ -136,6 +178,35 @@ mod tests {
         };
         assert_eq!(stream(9), stream(9));
         assert_ne!(stream(9), stream(10));
+    }
+
+    #[test]
+    fn restored_sampler_continues_the_same_stream() {
+        let mut a = EpochSampler::new((0..23).collect(), 4).unwrap();
+        let mut batch = vec![0; 5];
+        for _ in 0..7 {
+            a.next_batch(&mut batch);
+        }
+        let mut w = StateWriter::new();
+        a.save_state("s/", &mut w);
+        let bytes = w.to_bytes().unwrap();
+        let state = StateReader::parse(&bytes, std::path::Path::new("ck")).unwrap();
+        let mut b = EpochSampler::new((0..23).collect(), 4).unwrap();
+        b.load_state("s/", &state).unwrap();
+        let mut other = vec![0; 5];
+        for _ in 0..20 {
+            a.next_batch(&mut batch);
+            b.next_batch(&mut other);
+            assert_eq!(batch, other);
+        }
+        // A position past the epoch is refused.
+        let mut w = StateWriter::new();
+        w.scalar("s/next", 23);
+        w.scalar("s/epochs_completed", 0);
+        let bytes = w.to_bytes().unwrap();
+        let state = StateReader::parse(&bytes, std::path::Path::new("ck")).unwrap();
+        let e = b.load_state("s/", &state).unwrap_err().to_string();
+        assert!(e.contains("s/next") && e.contains("23"), "{e}");
     }
 
     #[test]

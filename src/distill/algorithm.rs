@@ -15,33 +15,20 @@
 //! result is the same as running them one after the other. Phase times are measured on the
 //! thread that runs each phase, so with several threads they add up to more than the wall time.
 
-use super::distiller::Distiller;
 use super::evaluate::{TestMetrics, add_teacher_sample, test_metrics};
 use super::prepare::RunData;
 use super::record::Recorder;
 use super::seeds;
-use super::student::Student;
-use super::teacher::Teacher;
+use super::state::{RunState, Timings};
+use crate::checkpoint::{self, Checkpoint, Header, StateWriter, Stateful};
 use crate::config::ValidConfig;
-use crate::data::{DistillPool, EpochSampler, InputNoise};
-use crate::ensemble::Ensemble;
+use crate::data::{DistillPool, InputNoise};
 use crate::nn::weights;
 use crate::{Error, Result};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// Seconds spent in each phase of a run.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Timings {
-    pub teacher_step_s: f64,
-    pub student_step_s: f64,
-    pub eval_s: f64,
-    pub wall_s: f64,
-    /// Wall time per iteration, in milliseconds.
-    pub ms_per_iteration: f64,
-}
 
 /// What a finished run reports.
 #[derive(Debug, Clone)]
@@ -52,112 +39,120 @@ pub struct RunSummary {
     pub json: serde_json::Value,
 }
 
+/// How a run is stopped from outside. `stop` is checked after every iteration: once set (by a
+/// SIGINT/SIGTERM handler, say) the run saves a checkpoint and returns
+/// [`Error::Interrupted`]. The two hooks are for tests.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    /// Stop with a checkpoint at the end of the current iteration.
+    pub stop: Arc<AtomicBool>,
+    /// Behave as if `stop` were set during iteration `k` (stop with `k` iterations done).
+    pub stop_after: Option<u64>,
+    /// Simulate a crash after `k` iterations: return an error without saving anything.
+    pub crash_after: Option<u64>,
+}
+
+impl Control {
+    fn stop_requested(&self, done: u64) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.stop_after == Some(done)
+    }
+}
+
 /// Runs GPED as configured by `cfg` on `data`, writing outputs through `recorder`.
 pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result<RunSummary> {
+    let state = RunState::new(cfg, data)?;
+    run_with(cfg, data, state, recorder, &Control::default())
+}
+
+/// Runs GPED from `state` (fresh from [`RunState::new`], or loaded from a checkpoint with
+/// [`RunState::resume`]) to the end, under `control`. Checkpoints go to the run folder every
+/// `output.checkpoint_every` iterations and when stopped.
+pub fn run_with(
+    cfg: &ValidConfig,
+    data: &RunData,
+    mut state: RunState,
+    recorder: &mut Recorder,
+    control: &Control,
+) -> Result<RunSummary> {
     let wall = Instant::now();
     let (t_max, burn_in) = (cfg.schedule.iterations, cfg.schedule.burn_in);
-    let seed = |label: &str| seeds::derive(cfg.seed, label);
-
-    // The teacher p(y|x,theta), its SGLD sampler and its minibatches S from D.
-    let mut teacher = Teacher::new(
-        cfg,
-        data.teacher_indices.len(),
-        seed("teacher-init"),
-        seed("sgld-noise"),
-    )?;
-    let classes = teacher.classes();
-    let mut minibatches = EpochSampler::new(data.teacher_indices.clone(), seed("minibatches"))?;
+    let wall_before = state.time.wall_s;
+    let elapsed = || wall_before + secs(wall.elapsed());
     let mut s_indices = vec![0usize; cfg.sampler.batch_size];
 
-    // The distillation pool D' and the students f(y,x|phi).
+    // The distillation pool D'; batch S' of step t comes from draw t of the "pool" stream.
     let noise = InputNoise {
         std: cfg.pool.input_noise_std as f32,
         clamp: cfg.pool.clamp,
     };
     let mut pool = DistillPool::new(&data.train, noise)?;
-    let mut pool_rng = StdRng::seed_from_u64(seed("pool"));
-    let students = cfg
-        .students
-        .iter()
-        .map(|s| {
-            Student::new(
-                s,
-                cfg.teacher.arch,
-                classes,
-                pool.len(),
-                seed(&format!("student-{}", s.name)),
-            )
-        })
-        .collect::<Result<_>>()?;
-    let mut distiller = Distiller::new(
-        students,
-        burn_in,
-        classes,
-        cfg.pool.batch_size,
-        data.train.image_len(),
-    );
+    let pool_seed = seeds::derive(cfg.seed, "pool");
 
-    // The teacher's streamed test-set (and OOD) ensembles.
-    let mut ensemble = Ensemble::new(data.test.len(), classes);
-    let mut ood_ensemble = data.ood.as_ref().map(|d| Ensemble::new(d.len(), classes));
-
-    let mut time = Timings::default();
-    let mut nll_window = (0.0f64, 0u64);
-    for t in 0..t_max {
+    for t in state.next..t_max {
         // Sample minibatch S from D, |S| = M; one SGLD step (Eq. 7). Concurrently, the
         // students take the step staged at t - 1 (it reads only theta_{t-1}'s recorded values).
         let (nll, distilled) = rayon::join(
             || {
                 let clock = Instant::now();
-                minibatches.next_batch(&mut s_indices);
-                let nll = teacher.sgld_step(&data.train, &s_indices, t);
+                state.minibatches.next_batch(&mut s_indices);
+                let nll = state.teacher.sgld_step(&data.train, &s_indices, t);
                 (nll, clock.elapsed())
             },
             || {
                 let clock = Instant::now();
-                (distiller.step_staged(), clock.elapsed())
+                (state.distiller.step_staged(), clock.elapsed())
             },
         );
-        time.teacher_step_s += secs(nll.1);
-        time.student_step_s += secs(distilled.1);
+        state.time.teacher_step_s += secs(nll.1);
+        state.time.student_step_s += secs(distilled.1);
         distilled.0?;
         let nll = nll.0?;
-        nll_window = (nll_window.0 + nll as f64, nll_window.1 + 1);
+        state.nll_window = (state.nll_window.0 + nll as f64, state.nll_window.1 + 1);
 
         // If t mod H == 0 and t > B: sample S' from D' and record g(x_i, theta_t) for the
         // due students (Eq. 8's targets; U_s or U_o is applied in their step).
-        if distiller.any_due(t) {
+        if state.distiller.any_due(t) {
             let clock = Instant::now();
-            distiller.stage(t, &mut pool, &mut pool_rng, &mut teacher)?;
-            time.student_step_s += secs(clock.elapsed());
+            state
+                .distiller
+                .stage(t, &mut pool, pool_seed, &mut state.teacher)?;
+            state.time.student_step_s += secs(clock.elapsed());
         }
 
         // After burn-in, every `eval.every` steps (and at the end if no sample was taken):
         // add the current sample's predictions to the test-set ensembles.
         let last = t + 1 == t_max;
-        if (t > burn_in && t.is_multiple_of(cfg.eval.every)) || (last && ensemble.samples() == 0) {
+        if (t > burn_in && t.is_multiple_of(cfg.eval.every))
+            || (last && state.ensemble.samples() == 0)
+        {
             let clock = Instant::now();
-            add_teacher_sample(&mut teacher, &data.test, &mut ensemble, cfg.eval.test_batch);
-            if let (Some(ood), Some(ens)) = (&data.ood, ood_ensemble.as_mut()) {
-                add_teacher_sample(&mut teacher, ood, ens, cfg.eval.test_batch);
+            add_teacher_sample(
+                &mut state.teacher,
+                &data.test,
+                &mut state.ensemble,
+                cfg.eval.test_batch,
+            );
+            if let (Some(ood), Some(ens)) = (&data.ood, state.ood_ensemble.as_mut()) {
+                add_teacher_sample(&mut state.teacher, ood, ens, cfg.eval.test_batch);
             }
-            time.eval_s += secs(clock.elapsed());
+            state.time.eval_s += secs(clock.elapsed());
         }
 
         recorder.tick(t + 1);
         if (t + 1).is_multiple_of(cfg.eval.log_every) || last {
-            distiller.step_staged()?;
+            state.distiller.step_staged()?;
             let clock = Instant::now();
             let metrics = test_metrics(
-                &mut distiller.students,
+                &mut state.distiller.students,
                 &data.test,
-                &ensemble,
+                &state.ensemble,
                 cfg.eval.test_batch,
             );
-            time.eval_s += secs(clock.elapsed());
-            let minibatch_nll = nll_window.0 / nll_window.1.max(1) as f64;
-            nll_window = (0.0, 0);
-            let losses: serde_json::Map<_, _> = distiller
+            state.time.eval_s += secs(clock.elapsed());
+            let minibatch_nll = state.nll_window.0 / state.nll_window.1.max(1) as f64;
+            state.nll_window = (0.0, 0);
+            let losses: serde_json::Map<_, _> = state
+                .distiller
                 .students
                 .iter_mut()
                 .filter_map(|s| s.take_mean_loss().map(|l| (s.name.clone(), json!(l))))
@@ -167,28 +162,64 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
                 "teacher_minibatch_nll": minibatch_nll,
                 "student_loss": losses,
                 "test": metrics,
-                "elapsed_s": secs(wall.elapsed()),
+                "elapsed_s": elapsed(),
             });
             recorder.log(
                 &record,
                 &summary_line(t + 1, t_max, minibatch_nll, &metrics),
             )?;
         }
+
+        // A checkpoint every `output.checkpoint_every` iterations, and when asked to stop.
+        if last {
+            break;
+        }
+        if control.crash_after == Some(t + 1) {
+            return Err(Error::InvalidArgument(format!(
+                "simulated crash after iteration {}",
+                t + 1
+            )));
+        }
+        let stop = control.stop_requested(t + 1);
+        let every = cfg.output.checkpoint_every;
+        if stop || (every > 0 && (t + 1).is_multiple_of(every)) {
+            // The staged step does not depend on when it runs: take it now, so that the
+            // checkpoint holds no staged batch.
+            state.distiller.step_staged()?;
+            state.time.wall_s = elapsed();
+            state.next = t + 1;
+            state_checkpoint(cfg, &state, recorder)?;
+            if stop {
+                return Err(Error::Interrupted {
+                    iteration: t + 1,
+                    total: t_max,
+                    dir: recorder.dir().to_path_buf(),
+                });
+            }
+        }
     }
+    let RunState {
+        teacher,
+        distiller,
+        ensemble,
+        ood_ensemble,
+        time,
+        ..
+    } = &mut state;
 
     // Final metrics, weights and ensemble sums.
     let clock = Instant::now();
     let students = &mut distiller.students;
-    let metrics = test_metrics(students, &data.test, &ensemble, cfg.eval.test_batch);
+    let metrics = test_metrics(students, &data.test, ensemble, cfg.eval.test_batch);
     time.eval_s += secs(clock.elapsed());
     for s in students.iter() {
         weights::save(&s.net.params, &recorder.student_path(&s.name), None)?;
     }
     ensemble.save(&recorder.dir().join("ensemble_test.safetensors"))?;
-    if let Some(ens) = &ood_ensemble {
+    if let Some(ens) = ood_ensemble {
         ens.save(&recorder.dir().join("ensemble_ood.safetensors"))?;
     }
-    time.wall_s = secs(wall.elapsed());
+    time.wall_s = elapsed();
     time.ms_per_iteration = 1e3 * time.wall_s / t_max as f64;
     let student_info: serde_json::Map<_, _> = students
         .iter()
@@ -211,12 +242,29 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
         obj.insert("time".into(), json!(time));
     }
     recorder.write_json("metrics.json", &json)?;
+    // The outputs are complete: the run needs no checkpoint any more.
+    let ck = Checkpoint::path_in(recorder.dir());
+    if ck.exists() {
+        std::fs::remove_file(&ck).map_err(|e| Error::io(&ck, e))?;
+    }
     recorder.finish();
     Ok(RunSummary {
         metrics,
-        timings: time,
+        timings: time.clone(),
         json,
     })
+}
+
+/// Saves `state` as the run folder's checkpoint.
+fn state_checkpoint(cfg: &ValidConfig, state: &RunState, recorder: &mut Recorder) -> Result<()> {
+    let mut out = StateWriter::new();
+    state.save_state("", &mut out);
+    let header = Header {
+        iteration: state.next,
+        config: (**cfg).clone(),
+        metrics_jsonl_bytes: recorder.jsonl_bytes(),
+    };
+    checkpoint::write(&Checkpoint::path_in(recorder.dir()), &header, out)
 }
 
 fn secs(d: Duration) -> f64 {

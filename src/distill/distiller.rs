@@ -4,10 +4,13 @@
 //! depends only on theta_t's recorded values, it can run concurrently with the teacher's next
 //! SGLD step (and due students with each other) without changing any result.
 
+use super::seeds;
 use super::student::Student;
 use super::teacher::Teacher;
+use crate::checkpoint::{StateReader, StateWriter, Stateful};
 use crate::data::DistillPool;
 use crate::{Error, Result};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 
@@ -52,17 +55,19 @@ impl Distiller {
         self.students.iter().any(|s| s.is_due(t, self.burn_in))
     }
 
-    /// Draws S' from the pool D' (with input noise) and records the teacher's current
-    /// predictive probabilities at it, for the students due at step `t`.
+    /// Draws S' from the pool D' (with input noise, from draw `t` of the stream `pool_seed`)
+    /// and records the teacher's current predictive probabilities at it, for the students due
+    /// at step `t`.
     pub fn stage(
         &mut self,
         t: u64,
         pool: &mut DistillPool,
-        rng: &mut StdRng,
+        pool_seed: u64,
         teacher: &mut Teacher,
     ) -> Result<()> {
         debug_assert!(self.staged.is_none(), "a staged batch was not distilled");
-        pool.sample_batch(rng, &mut self.indices, &mut self.inputs)?;
+        let mut rng = StdRng::seed_from_u64(seeds::at(pool_seed, t));
+        pool.sample_batch(&mut rng, &mut self.indices, &mut self.inputs)?;
         let batch = self.indices.len();
         self.probs
             .copy_from_slice(teacher.predict(&self.inputs, batch));
@@ -83,7 +88,7 @@ impl Distiller {
             .students
             .par_iter_mut()
             .filter(|s| s.is_due(t, burn_in))
-            .map(|s| (s.step(indices, inputs, probs, classes), s.name.as_str()))
+            .map(|s| (s.step(t, indices, inputs, probs, classes), s.name.as_str()))
             .find_first(|(loss, _)| !loss.is_finite())
             .map(|(_, name)| name.to_string());
         match diverged {
@@ -94,5 +99,24 @@ impl Distiller {
             }),
             None => Ok(()),
         }
+    }
+}
+
+impl Stateful for Distiller {
+    /// Every student under `students/NAME/`. Take the staged step first: a staged batch is
+    /// not saved (its step does not depend on when it runs).
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        debug_assert!(self.staged.is_none(), "checkpoint with a staged batch");
+        for s in &self.students {
+            s.save_state(&format!("{prefix}{}/", s.name), out);
+        }
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        self.staged = None;
+        for s in &mut self.students {
+            s.load_state(&format!("{prefix}{}/", s.name), state)?;
+        }
+        Ok(())
     }
 }

@@ -8,9 +8,11 @@ pub mod evaluate;
 pub mod prepare;
 pub mod record;
 pub mod seeds;
+pub mod state;
 pub mod student;
 pub mod teacher;
 
-pub use algorithm::{RunSummary, run};
+pub use algorithm::{Control, RunSummary, run, run_with};
 pub use prepare::RunData;
 pub use record::Recorder;
+pub use state::{RunState, Timings};

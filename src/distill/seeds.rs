@@ -17,6 +17,12 @@ pub fn derive(master: u64, label: &str) -> u64 {
     mix(master ^ mix(h))
 }
 
+/// The seed of draw number `index` (e.g. the iteration) of the stream seeded `stream`: a
+/// stream whose draws are re-derived per step needs no saved RNG state to resume.
+pub fn at(stream: u64, index: u64) -> u64 {
+    mix(stream ^ mix(index.wrapping_add(0x9E37_79B9_7F4A_7C15)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -26,5 +32,13 @@ mod tests {
         assert_eq!(derive(1, "teacher"), derive(1, "teacher"));
         assert_ne!(derive(1, "teacher"), derive(1, "pool"));
         assert_ne!(derive(1, "teacher"), derive(2, "teacher"));
+    }
+
+    #[test]
+    fn draws_of_a_stream_differ_by_index_and_stream() {
+        assert_eq!(at(5, 7), at(5, 7));
+        assert_ne!(at(5, 7), at(5, 8));
+        assert_ne!(at(5, 7), at(6, 7));
+        assert_ne!(at(0, 0), 0);
     }
 }

@@ -3,6 +3,7 @@
 //! targets with its estimator (U_s or U_o) and takes one Adam step on its loss (Eq. 8).
 
 use crate::Result;
+use crate::checkpoint::{StateReader, StateWriter, Stateful};
 use crate::config::Arch;
 use crate::config::{Estimator as EstimatorChoice, StudentConfig, Target};
 use crate::expectation::{
@@ -63,11 +64,12 @@ impl Student {
             dropout: cfg.dropout as f32,
         };
         let net = build(&spec, seed);
-        let optimizer = Adam::new(AdamConfig {
+        let mut optimizer = Adam::new(AdamConfig {
             lr: cfg.learning_rate as f32,
             weight_decay: cfg.weight_decay as f32,
             ..AdamConfig::default()
         })?;
+        optimizer.size_state(net.params.len());
         let schedule = match cfg.lr_decay_every {
             0 => None,
             every => Some(StepLr::new(
@@ -99,11 +101,12 @@ impl Student {
         t > burn_in && t.is_multiple_of(self.thinning)
     }
 
-    /// One distillation step on the pool batch `indices` with inputs `inputs`
-    /// `[batch, input_size]` and the teacher's current probabilities `probs`
-    /// `[batch, classes]`. Returns the loss.
+    /// One distillation step, at teacher step `t`, on the pool batch `indices` with inputs
+    /// `inputs` `[batch, input_size]` and the teacher's current probabilities `probs`
+    /// `[batch, classes]`. Returns the loss. Dropout masks depend only on (seed, t).
     pub fn step(
         &mut self,
+        t: u64,
         indices: &[usize],
         inputs: &[f32],
         probs: &[f32],
@@ -120,6 +123,7 @@ impl Student {
             .update(indices, &self.values, &mut self.targets);
         // phi <- phi - alpha_s grad_phi sum_i l(g_hat_i, f(x_i|phi)).
         self.net.training = true;
+        self.net.reseed(t);
         self.net.params.zero_grads();
         let raw = self.net.forward(inputs, batch);
         let loss = self.target.loss(raw, &self.targets, &mut self.grad);
@@ -148,5 +152,33 @@ impl Student {
         self.net.training = false;
         let raw = self.net.forward(inputs, batch);
         self.target.predict(raw, out);
+    }
+}
+
+impl Stateful for Student {
+    /// Weights, optimiser state, estimator memory (U_o), step count and the loss sums of the
+    /// current logging window.
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        self.net.params.save_state(&format!("{prefix}params/"), out);
+        self.optimizer.save_state(&format!("{prefix}adam/"), out);
+        self.estimator
+            .save_state(&format!("{prefix}estimator/"), out);
+        out.scalar(&format!("{prefix}steps"), self.steps);
+        out.scalar(&format!("{prefix}loss_sum"), self.loss_sum);
+        out.scalar(&format!("{prefix}loss_count"), self.loss_count);
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        self.net
+            .params
+            .load_state(&format!("{prefix}params/"), state)?;
+        self.optimizer
+            .load_state(&format!("{prefix}adam/"), state)?;
+        self.estimator
+            .load_state(&format!("{prefix}estimator/"), state)?;
+        self.steps = state.scalar(&format!("{prefix}steps"))?;
+        self.loss_sum = state.scalar(&format!("{prefix}loss_sum"))?;
+        self.loss_count = state.scalar(&format!("{prefix}loss_count"))?;
+        Ok(())
     }
 }

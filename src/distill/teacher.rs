@@ -2,6 +2,7 @@
 //! one minibatch step at a time, and whose predictive probabilities p(y|x,theta_t) at the
 //! current sample feed the students' targets and the test-set ensemble.
 
+use crate::checkpoint::{StateReader, StateWriter, Stateful};
 use crate::config::ValidConfig;
 use crate::data::Dataset;
 use crate::model::{ModelSpec, build};
@@ -65,6 +66,7 @@ impl Teacher {
         data.gather_images(indices, &mut self.inputs)?;
         data.gather_labels(indices, &mut self.labels)?;
         self.net.params.zero_grads();
+        self.net.reseed(iteration);
         let logits = self.net.forward(&self.inputs, m);
         let nll = loss::nll(logits, &self.labels, self.classes, &mut self.grad);
         if !nll.is_finite() {
@@ -89,5 +91,20 @@ impl Teacher {
         let logits = self.net.forward(inputs, batch);
         loss::softmax_rows(logits, k, &mut self.probs[..batch * k]);
         &self.probs[..batch * k]
+    }
+}
+
+impl Stateful for Teacher {
+    /// The current sample theta_t and the SGLD noise stream.
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        self.net.params.save_state(&format!("{prefix}params/"), out);
+        self.sgld.save_state(&format!("{prefix}sgld/"), out);
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        self.net
+            .params
+            .load_state(&format!("{prefix}params/"), state)?;
+        self.sgld.load_state(&format!("{prefix}sgld/"), state)
     }
 }

@@ -2,8 +2,12 @@
 //! U_s (Eq. 9) passes the current sample's value g(x_i, theta_t); U_o (Eq. 10) keeps the
 //! running mean over the samples seen at x_i, one slot per pool index (memory linear in |D'|).
 
+use crate::Result;
+use crate::checkpoint::{StateReader, StateWriter, Stateful};
+
 /// Turns the current sample's values at a batch of pool inputs into the student's targets.
-pub trait Estimator: Send {
+/// Its memory (if any) is saved in checkpoints.
+pub trait Estimator: Send + Stateful {
     /// `indices` are the pool indices of the batch, `values` the current sample's
     /// `[batch, width]` values of g, and `targets` receives the `[batch, width]` estimates.
     fn update(&mut self, indices: &[usize], values: &[f32], targets: &mut [f32]);
@@ -71,6 +75,27 @@ impl Estimator for RunningMean {
             }
             self.counts[i] += 1;
         }
+    }
+}
+
+impl Stateful for CurrentSample {
+    fn save_state(&self, _prefix: &str, _out: &mut StateWriter) {}
+
+    fn load_state(&mut self, _prefix: &str, _state: &StateReader) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl Stateful for RunningMean {
+    /// The running means `[pool_size, width]` and the counts m_i.
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        out.f32s(&format!("{prefix}means"), &self.means);
+        out.u32s(&format!("{prefix}counts"), &self.counts);
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        state.f32s_into(&format!("{prefix}means"), &mut self.means)?;
+        state.u32s_into(&format!("{prefix}counts"), &mut self.counts)
     }
 }
 

@@ -2,7 +2,8 @@
 //! unit (`Dropout::new`) or each whole channel of an example (`Dropout::channels`) is zeroed with
 //! probability p and the kept ones are scaled by 1/(1-p), so evaluation mode is the identity.
 //! The paper's FCNN students on MNIST use p = 0.5. Each layer owns a seeded RNG, so a run is
-//! reproducible from its seeds, and keeps its last mask for the backward pass.
+//! reproducible from its seeds, and keeps its last mask for the backward pass; `reseed` restarts
+//! the RNG at a numbered stream of its seed (a training run uses the iteration).
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -19,6 +20,7 @@ struct MaskedScale {
     /// with probability 1 - p up to 2^-33.
     threshold: u32,
     scale: f32,
+    seed: u64,
     rng: SmallRng,
     mask: Vec<u32>,
     /// Whether the last forward pass applied `mask` (training mode with p > 0).
@@ -35,10 +37,18 @@ impl MaskedScale {
             p,
             threshold: (p as f64 * 4_294_967_296.0).round().min(u32::MAX as f64) as u32,
             scale: 1.0 / (1.0 - p),
+            seed,
             rng: SmallRng::seed_from_u64(seed),
             mask: Vec::new(),
             active: false,
         }
+    }
+
+    /// Restarts the RNG at stream `stream` of the seed. (The golden-ratio multiple spreads
+    /// consecutive streams over the seed space; `seed_from_u64` then expands it with PCG32.)
+    fn reseed(&mut self, stream: u64) {
+        let offset = stream.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.rng = SmallRng::seed_from_u64(self.seed ^ offset);
     }
 
     /// Draws `len` mask entries.
@@ -179,6 +189,10 @@ impl Layer for Dropout {
             self.masked.backward(grad_output, dx, self.group);
         }
     }
+
+    fn reseed(&mut self, stream: u64) {
+        self.masked.reseed(stream);
+    }
 }
 
 #[cfg(test)]
@@ -190,6 +204,26 @@ mod tests {
         let mut y = vec![f32::NAN; x.len()];
         layer.forward(&[], x, &mut y, batch, train);
         y
+    }
+
+    #[test]
+    fn reseeded_masks_depend_only_on_seed_and_stream() {
+        let (shape, batch) = (Shape::flat(64), 4);
+        let x = vec![1.0; batch * shape.size()];
+        let mut a = Dropout::new(shape, 0.5, 9);
+        let mut b = Dropout::new(shape, 0.5, 9);
+        a.reseed(3);
+        let first = run(&mut a, &x, batch, true);
+        // b draws other masks first, then restarts at the same stream: same mask.
+        run(&mut b, &x, batch, true);
+        b.reseed(3);
+        assert_eq!(run(&mut b, &x, batch, true), first);
+        // Another stream, or another seed, gives another mask.
+        a.reseed(4);
+        assert_ne!(run(&mut a, &x, batch, true), first);
+        let mut c = Dropout::new(shape, 0.5, 10);
+        c.reseed(3);
+        assert_ne!(run(&mut c, &x, batch, true), first);
     }
 
     #[test]

@@ -73,4 +73,9 @@ pub trait Layer: Send {
     fn macs_per_example(&self) -> usize {
         0
     }
+
+    /// Restarts the layer's random stream (dropout masks) at stream number `stream` of its
+    /// seed, e.g. the iteration, so that the masks of a step depend only on (seed, step) and
+    /// a resumed run draws the same ones. Layers without randomness ignore it.
+    fn reseed(&mut self, _stream: u64) {}
 }

@@ -46,6 +46,13 @@ impl Network {
         self.capacity = 0;
     }
 
+    /// Restarts every layer's random stream at `stream` (see [`Layer::reseed`]).
+    pub fn reseed(&mut self, stream: u64) {
+        for layer in &mut self.layers {
+            layer.reseed(stream);
+        }
+    }
+
     /// Shape of one input example.
     pub fn input_shape(&self) -> Shape {
         self.shapes[0]

@@ -4,6 +4,8 @@
 //! `conv1.weight` is `[out_ch, in_ch, kh, kw]`), so the safetensors files gped writes load
 //! into the matching torch module.
 
+use crate::Result;
+use crate::checkpoint::{StateReader, StateWriter, Stateful};
 use std::ops::Range;
 
 /// Name, shape and place in the flat buffer of one parameter tensor.
@@ -82,5 +84,23 @@ impl ParamSet {
     /// Sets every gradient to zero.
     pub fn zero_grads(&mut self) {
         self.grads.fill(0.0);
+    }
+}
+
+impl Stateful for ParamSet {
+    /// Each tensor under its PyTorch name and shape (values only; gradients are scratch).
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        for spec in &self.specs {
+            let name = format!("{prefix}{}", spec.name);
+            out.f32s_shaped(&name, &spec.shape, &self.values[spec.range()]);
+        }
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        for spec in &self.specs {
+            let name = format!("{prefix}{}", spec.name);
+            state.f32s_shaped_into(&name, &spec.shape, &mut self.values[spec.range()])?;
+        }
+        Ok(())
     }
 }

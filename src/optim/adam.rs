@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Optimizer;
+use crate::checkpoint::{StateReader, StateWriter, Stateful};
 use crate::error::{Error, Result};
 use crate::nn::ParamSet;
 use crate::nn::simd::{self, Level};
@@ -125,6 +126,15 @@ impl Adam {
         self.steps
     }
 
+    /// Sizes the moments for `n` parameters before the first step (zeros, as the first step
+    /// would), so that a saved state of that size can be loaded into a fresh optimiser.
+    pub fn size_state(&mut self, n: usize) {
+        if self.steps == 0 {
+            self.m = vec![0.0; n];
+            self.v = vec![0.0; n];
+        }
+    }
+
     /// Forgets the moments and the step count (a fresh optimiser with the same settings).
     pub fn reset(&mut self) {
         self.m.clear();
@@ -229,6 +239,24 @@ fn adam_body(values: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], s:
         values[i] = theta - s.step_size * (mi / denom);
         m[i] = mi;
         v[i] = vi;
+    }
+}
+
+impl Stateful for Adam {
+    /// The step count and the moments m and v (empty before the first step).
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        out.scalar(&format!("{prefix}steps"), self.steps);
+        out.f32s(&format!("{prefix}m"), &self.m);
+        out.f32s(&format!("{prefix}v"), &self.v);
+    }
+
+    /// Restores a state saved for a parameter set of the size this optimiser has stepped
+    /// (see [`Adam::size_state`]).
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        state.f32s_into(&format!("{prefix}m"), &mut self.m)?;
+        state.f32s_into(&format!("{prefix}v"), &mut self.v)?;
+        self.steps = state.scalar(&format!("{prefix}steps"))?;
+        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{StateReader, StateWriter, Stateful};
 use crate::error::{Error, Result};
 use crate::nn::ParamSet;
 use crate::nn::gaussian::{self, GaussianStream};
@@ -217,6 +218,23 @@ fn sgld_body(values: &mut [f32], grads: &[f32], coeffs: SgldCoefficients, key: u
         for ((v, &g), &x) in v.iter_mut().zip(g).zip(xi.iter()) {
             *v = decay * *v - grad_scale * g + noise_scale * x;
         }
+    }
+}
+
+impl Stateful for Sgld {
+    /// The noise stream's key and position, and the step count.
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        out.scalar(&format!("{prefix}noise_key"), self.noise.key());
+        out.scalar(&format!("{prefix}noise_position"), self.noise.position());
+        out.scalar(&format!("{prefix}steps"), self.steps);
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        let key = state.scalar(&format!("{prefix}noise_key"))?;
+        let position = state.scalar(&format!("{prefix}noise_position"))?;
+        self.steps = state.scalar(&format!("{prefix}steps"))?;
+        self.noise = GaussianStream::from_key(key, position);
+        Ok(())
     }
 }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the data tests: the real data directory from `GPED_DATA_DIR`, a loopback
-//! HTTP server, and writers of small IDX / gzip / tar fixtures.
+//! HTTP server, writers of small IDX / gzip / tar fixtures, and (`cli`) running the binary.
 #![allow(dead_code)]
+
+pub mod cli;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

@@ -1,0 +1,172 @@
+//! The state Algorithm 1 carries from one iteration to the next: the teacher's current sample
+//! and its SGLD noise stream, the minibatch order, the students (weights, Adam moments, U_o
+//! memories), the streamed test-set ensembles, the running sums of the log window and the
+//! time spent so far. A run builds it fresh from its config and data; a checkpoint saves it
+//! whole and a resumed run loads it back into a fresh one. Every other random draw of a step
+//! (pool batch S', its noise, dropout masks) is derived from (seed, iteration), so this is all
+//! a run needs to continue bit for bit.
+
+use super::distiller::Distiller;
+use super::prepare::RunData;
+use super::seeds;
+use super::student::Student;
+use super::teacher::Teacher;
+use crate::checkpoint::{Checkpoint, StateReader, StateWriter, Stateful};
+use crate::config::ValidConfig;
+use crate::data::EpochSampler;
+use crate::ensemble::Ensemble;
+use crate::{Error, Result};
+
+/// Seconds spent in each phase of a run (over all its sessions, when resumed).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Timings {
+    pub teacher_step_s: f64,
+    pub student_step_s: f64,
+    pub eval_s: f64,
+    pub wall_s: f64,
+    /// Wall time per iteration, in milliseconds.
+    pub ms_per_iteration: f64,
+}
+
+impl Stateful for Timings {
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        out.scalar(&format!("{prefix}teacher_step_s"), self.teacher_step_s);
+        out.scalar(&format!("{prefix}student_step_s"), self.student_step_s);
+        out.scalar(&format!("{prefix}eval_s"), self.eval_s);
+        out.scalar(&format!("{prefix}wall_s"), self.wall_s);
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        self.teacher_step_s = state.scalar(&format!("{prefix}teacher_step_s"))?;
+        self.student_step_s = state.scalar(&format!("{prefix}student_step_s"))?;
+        self.eval_s = state.scalar(&format!("{prefix}eval_s"))?;
+        self.wall_s = state.scalar(&format!("{prefix}wall_s"))?;
+        Ok(())
+    }
+}
+
+/// Everything that changes from one iteration of a run to the next.
+pub struct RunState {
+    /// The next iteration to run (0 for a fresh run).
+    pub next: u64,
+    /// The teacher p(y|x,theta_t) and its SGLD sampler.
+    pub teacher: Teacher,
+    /// The teacher's minibatches S from D.
+    pub minibatches: EpochSampler,
+    /// The students f(y,x|phi) and their staged distillation batch.
+    pub distiller: Distiller,
+    /// The teacher's streamed test-set ensemble.
+    pub ensemble: Ensemble,
+    /// The teacher's streamed ensemble on the OOD set, when the run has one.
+    pub ood_ensemble: Option<Ensemble>,
+    /// Sum and count of teacher minibatch NLLs since the last log line.
+    pub nll_window: (f64, u64),
+    /// Time spent so far.
+    pub time: Timings,
+}
+
+impl RunState {
+    /// The state before iteration 0 of the run `cfg` on `data`.
+    pub fn new(cfg: &ValidConfig, data: &RunData) -> Result<Self> {
+        let seed = |label: &str| seeds::derive(cfg.seed, label);
+        let teacher = Teacher::new(
+            cfg,
+            data.teacher_indices.len(),
+            seed("teacher-init"),
+            seed("sgld-noise"),
+        )?;
+        let classes = teacher.classes();
+        let minibatches = EpochSampler::new(data.teacher_indices.clone(), seed("minibatches"))?;
+        let students = cfg
+            .students
+            .iter()
+            .map(|s| {
+                Student::new(
+                    s,
+                    cfg.teacher.arch,
+                    classes,
+                    data.train.len(),
+                    seed(&format!("student-{}", s.name)),
+                )
+            })
+            .collect::<Result<_>>()?;
+        let distiller = Distiller::new(
+            students,
+            cfg.schedule.burn_in,
+            classes,
+            cfg.pool.batch_size,
+            data.train.image_len(),
+        );
+        Ok(RunState {
+            next: 0,
+            teacher,
+            minibatches,
+            distiller,
+            ensemble: Ensemble::new(data.test.len(), classes),
+            ood_ensemble: data.ood.as_ref().map(|d| Ensemble::new(d.len(), classes)),
+            nll_window: (0.0, 0),
+            time: Timings::default(),
+        })
+    }
+}
+
+impl RunState {
+    /// The state saved in `checkpoint`, for the run `cfg` on `data` (the checkpoint's config:
+    /// see `checkpoint::differences`). Fails, naming the file and the tensor, on any tensor
+    /// that does not fit the run.
+    pub fn resume(cfg: &ValidConfig, data: &RunData, checkpoint: &Checkpoint) -> Result<Self> {
+        let mut state = RunState::new(cfg, data)?;
+        state.load_state("", &checkpoint.state()?)?;
+        let (at, total) = (state.next, cfg.schedule.iterations);
+        if at != checkpoint.header.iteration || at >= total {
+            return Err(Error::format(
+                checkpoint.path(),
+                "gped checkpoint",
+                format!(
+                    "iteration {at} (header: {}) is not within the run's {total} iterations",
+                    checkpoint.header.iteration
+                ),
+            ));
+        }
+        Ok(state)
+    }
+}
+
+impl Stateful for RunState {
+    fn save_state(&self, prefix: &str, out: &mut StateWriter) {
+        out.scalar(&format!("{prefix}iteration"), self.next);
+        self.teacher.save_state(&format!("{prefix}teacher/"), out);
+        self.minibatches
+            .save_state(&format!("{prefix}minibatches/"), out);
+        self.distiller
+            .save_state(&format!("{prefix}students/"), out);
+        self.ensemble
+            .save_state(&format!("{prefix}ensemble_test/"), out);
+        if let Some(ood) = &self.ood_ensemble {
+            ood.save_state(&format!("{prefix}ensemble_ood/"), out);
+        }
+        out.scalar(&format!("{prefix}nll_window_sum"), self.nll_window.0);
+        out.scalar(&format!("{prefix}nll_window_count"), self.nll_window.1);
+        self.time.save_state(&format!("{prefix}time/"), out);
+    }
+
+    fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
+        self.next = state.scalar(&format!("{prefix}iteration"))?;
+        self.teacher
+            .load_state(&format!("{prefix}teacher/"), state)?;
+        self.minibatches
+            .load_state(&format!("{prefix}minibatches/"), state)?;
+        self.distiller
+            .load_state(&format!("{prefix}students/"), state)?;
+        self.ensemble
+            .load_state(&format!("{prefix}ensemble_test/"), state)?;
+        if let Some(ood) = &mut self.ood_ensemble {
+            ood.load_state(&format!("{prefix}ensemble_ood/"), state)?;
+        }
+        self.nll_window = (
+            state.scalar(&format!("{prefix}nll_window_sum"))?,
+            state.scalar(&format!("{prefix}nll_window_count"))?,
+        );
+        self.time.load_state(&format!("{prefix}time/"), state)
+    }
+}

@@ -1,0 +1,71 @@
+//! Running the real `gped` binary in tests and checking how it fails: exit code, message, no
+//! panic, and no file changed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn gped(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gped"))
+        .args(args)
+        .output()
+        .expect("gped binary runs")
+}
+
+pub fn s(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
+
+/// Every file (with its bytes) and folder (`None`) under `dir`, by relative path.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    super::tree(dir)
+        .into_iter()
+        .map(|rel| {
+            let path = dir.join(&rel);
+            let bytes = path.is_file().then(|| std::fs::read(&path).unwrap());
+            (rel, bytes)
+        })
+        .collect()
+}
+
+/// Asserts the clean failure of `out`: non-zero exit, no panic, and `needles` in stderr.
+pub fn assert_fails_with(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{stderr}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!out.status.success(), "expected a failure\n{report}");
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "panic\n{report}"
+    );
+    assert!(stderr.starts_with("error: "), "{report}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "stderr lacks {needle:?}\n{report}");
+    }
+}
+
+/// Runs `gped args` with everything under `root` snapshotted before and compared after.
+pub fn run_untouched(root: &Path, args: &[&str]) -> Output {
+    let before = snapshot(root);
+    let out = gped(args);
+    let after = snapshot(root);
+    if before != after {
+        let keys = |m: &BTreeMap<String, Option<Vec<u8>>>| m.keys().cloned().collect::<Vec<_>>();
+        let changed: Vec<_> = before
+            .iter()
+            .filter(|(k, v)| after.get(*k) != Some(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        panic!(
+            "files changed by the failed command: before {:?}, after {:?}, changed {changed:?}\nstderr:\n{}",
+            keys(&before),
+            keys(&after),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
