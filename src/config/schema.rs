@@ -170,6 +170,11 @@ pub struct PoolConfig {
     pub input_noise_std: f64,
     /// Clamp noisy inputs to [0, 1]. Default false.
     pub clamp: bool,
+    /// Fraction of each distillation batch made of mixup inputs lambda x_i + (1-lambda) x_j
+    /// (lambda ~ U(0,1)) of two pool inputs, in [0, 1]; 0 is the paper. Default 0. Measured
+    /// once (FCNN, 10^5 iterations, H = 10): 0.5 lowered the student's Fashion-MNIST AUROC
+    /// (0.933 -> 0.918) and raised its NLL (0.064 -> 0.073); weight decay is what helps.
+    pub mixup: f64,
 }
 
 impl Default for PoolConfig {
@@ -178,6 +183,7 @@ impl Default for PoolConfig {
             batch_size: 100,
             input_noise_std: 0.001,
             clamp: false,
+            mixup: 0.0,
         }
     }
 }
@@ -208,7 +214,12 @@ pub struct StudentConfig {
     pub dropout: f64,
     /// alpha: Adam learning rate, > 0. Default 1e-3.
     pub learning_rate: f64,
-    /// Adam L2 weight decay, >= 0. Default 0.
+    /// Adam L2 weight decay (PyTorch's `weight_decay`), >= 0. Default 1e-4 for the default
+    /// predictive student, 0 for the default entropy student; 0 in the paper's presets.
+    /// Beyond the paper: it keeps the predictive student from growing confident off the data
+    /// (FCNN, MNIST, 10^5 iterations, H = 10: Fashion-MNIST AUROC by total uncertainty 0.933
+    /// without, 0.967 with 1e-4 (teacher 0.976), student NLL 0.064 vs 0.068; 1e-3 costs
+    /// fidelity: NLL 0.104).
     pub weight_decay: f64,
     /// StepLR: multiply the learning rate by `lr_decay_factor` every this many student steps,
     /// 0 = never. Default 0.
@@ -229,7 +240,7 @@ impl Default for StudentConfig {
             width: [1.0, 1.0],
             dropout: 0.5,
             learning_rate: 1e-3,
-            weight_decay: 0.0,
+            weight_decay: 1e-4,
             lr_decay_every: 0,
             lr_decay_factor: 0.5,
         }
@@ -249,6 +260,7 @@ impl StudentConfig {
             // with it (FCNN, MNIST, H = 1, 2e4 iterations: entropy MAE 0.027 without dropout,
             // 0.040 with p = 0.5; at 1e5 iterations 0.016 against 0.023).
             dropout: 0.0,
+            weight_decay: 0.0,
             ..StudentConfig::default()
         }
     }

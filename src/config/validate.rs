@@ -77,6 +77,12 @@ impl RunConfig {
             "the pool size (all training inputs)",
         )?;
         non_negative("pool.input_noise_std", p.input_noise_std)?;
+        if !(0.0..=1.0).contains(&p.mixup) {
+            return Err(Error::config(
+                "pool.mixup",
+                format!("must be in [0, 1], found {:?}", p.mixup),
+            ));
+        }
         check_students(self)?;
         positive_int("eval.every", self.eval.every)?;
         positive_int("eval.log_every", self.eval.log_every)?;
@@ -444,6 +450,7 @@ mod tests {
     #[test]
     fn pool_and_eval_ranges() {
         assert_invalid(|c| c.pool.batch_size = 0, "pool.batch_size", "> 0");
+        assert_invalid(|c| c.pool.mixup = 1.5, "pool.mixup", "[0, 1], found 1.5");
         assert_invalid(|c| c.pool.batch_size = 60_001, "pool.batch_size", "(60000)");
         assert_invalid(
             |c| c.pool.input_noise_std = -0.1,

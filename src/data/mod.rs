@@ -40,6 +40,6 @@ pub use locate::{
     resolve_mirror,
 };
 pub use occlusion::{OcclusionSquares, occlude, occlusion_rate};
-pub use pool::{DistillPool, InputNoise};
+pub use pool::{DistillPool, InputNoise, NO_SLOT};
 pub use source::{decompress_if_gzipped, find_file, read_decompressed};
 pub use subset::teacher_subset;

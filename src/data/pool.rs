@@ -3,6 +3,12 @@
 //! replacement. As in the authors' released code, each drawn input gets fresh Gaussian noise
 //! (std 0.001 in the paper), optionally clamped to [0, 1] (their CNN runs). The drawn indices
 //! are returned too: the U_o estimator (Eq. 10) keeps one running mean per pool index.
+//!
+//! Beyond the paper, a fraction of each batch can be *mixup* inputs, lambda x_i + (1-lambda) x_j
+//! of two pool inputs with lambda ~ U(0, 1): inputs between the training images, where the
+//! teacher's posterior is uncertain, so that the students also learn what the teacher says
+//! off the data (their OOD uncertainty). A mixed input has no pool index ([`NO_SLOT`]): U_o
+//! keeps no memory for it and uses the current sample's value.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -30,11 +36,16 @@ impl Default for InputNoise {
     }
 }
 
+/// The index reported for a mixup input: it is no pool input, and has no U_o slot.
+pub const NO_SLOT: usize = usize::MAX;
+
 /// The distillation pool D' over a dataset's images (its labels are not used).
 #[derive(Debug, Clone)]
 pub struct DistillPool<'a> {
     inputs: &'a Dataset,
     noise: InputNoise,
+    /// Fraction of each batch made of mixup inputs, in [0, 1].
+    mixup: f32,
 }
 
 impl<'a> DistillPool<'a> {
@@ -51,7 +62,22 @@ impl<'a> DistillPool<'a> {
                 noise.std
             )));
         }
-        Ok(DistillPool { inputs, noise })
+        Ok(DistillPool {
+            inputs,
+            noise,
+            mixup: 0.0,
+        })
+    }
+
+    /// The same pool with a fraction `mixup` in [0, 1] of each batch made of mixup inputs.
+    pub fn with_mixup(mut self, mixup: f32) -> Result<Self> {
+        if !(0.0..=1.0).contains(&mixup) {
+            return Err(Error::InvalidArgument(format!(
+                "distillation mixup fraction: expected a value in [0, 1], found {mixup}"
+            )));
+        }
+        self.mixup = mixup;
+        Ok(self)
     }
 
     /// Size N' of the pool.
@@ -71,7 +97,8 @@ impl<'a> DistillPool<'a> {
 
     /// Draws M' = `indices_out.len()` pool indices uniformly with replacement into
     /// `indices_out` and writes the noisy inputs, `[M', channels, height, width]`, into
-    /// `inputs_out`. Allocates nothing.
+    /// `inputs_out`. The last round(mixup M') rows are then replaced by mixup inputs (index
+    /// [`NO_SLOT`]). Allocates nothing.
     pub fn sample_batch(
         &mut self,
         rng: &mut impl Rng,
@@ -82,6 +109,17 @@ impl<'a> DistillPool<'a> {
             *index = rng.random_range(0..self.inputs.len());
         }
         self.inputs.gather_images(indices_out, inputs_out)?;
+        let mixed = (self.mixup * indices_out.len() as f32).round() as usize;
+        let len = self.inputs.image_len();
+        let first = indices_out.len() - mixed;
+        for (r, index) in indices_out.iter_mut().enumerate().skip(first) {
+            let other = self.inputs.image(rng.random_range(0..self.inputs.len()));
+            let lambda: f32 = rng.random();
+            for (x, &y) in inputs_out[r * len..(r + 1) * len].iter_mut().zip(other) {
+                *x = lambda * *x + (1.0 - lambda) * y;
+            }
+            *index = NO_SLOT;
+        }
         if self.noise.std > 0.0 {
             add_gaussian_noise(rng, self.noise.std, inputs_out);
         }
@@ -219,6 +257,39 @@ mod tests {
         assert!(
             x.contains(&0.0) && x.contains(&1.0),
             "noise of std 1 must hit both bounds"
+        );
+    }
+
+    #[test]
+    fn mixup_rows_are_convex_combinations_without_a_slot() {
+        // Image i is [i/10; 3], so a mix of images i and j is [l i/10 + (1-l) j/10; 3]: three
+        // equal values in [0, 0.3]. With mixup 0.5 of 10 rows, rows 5..10 are mixed.
+        let data = pool_data();
+        let mut pool = DistillPool::new(&data, off())
+            .unwrap()
+            .with_mixup(0.5)
+            .unwrap();
+        let (mut idx, mut x) = (vec![0; 10], vec![0.0; 30]);
+        pool.sample_batch(&mut StdRng::seed_from_u64(7), &mut idx, &mut x)
+            .unwrap();
+        for (r, &i) in idx.iter().enumerate() {
+            let row = &x[3 * r..3 * r + 3];
+            if r < 5 {
+                assert_eq!(row, data.image(i));
+            } else {
+                assert_eq!(i, NO_SLOT);
+                assert!(row[0] == row[1] && row[1] == row[2], "{row:?}");
+                assert!((0.0..=0.3).contains(&row[0]), "{row:?}");
+            }
+        }
+        // Mixed values fall between the images, not only on them.
+        let off_grid = (5..10).filter(|r| (x[3 * r] * 10.0).fract().abs() > 1e-3);
+        assert!(off_grid.count() > 0, "{x:?}");
+        assert!(
+            DistillPool::new(&data, off())
+                .unwrap()
+                .with_mixup(1.5)
+                .is_err()
         );
     }
 

@@ -85,7 +85,7 @@ pub fn run_with(
         std: cfg.pool.input_noise_std as f32,
         clamp: cfg.pool.clamp,
     };
-    let mut pool = DistillPool::new(&data.train, noise)?;
+    let mut pool = DistillPool::new(&data.train, noise)?.with_mixup(cfg.pool.mixup as f32)?;
     let pool_seed = seeds::derive(cfg.seed, "pool");
 
     for t in state.next..t_max {

@@ -10,9 +10,17 @@ use crate::nn::{Network, loss};
 use crate::sampler::{Sgld, SgldConfig};
 use crate::{Error, Result};
 
+/// A twin network pays when a forward pass does at least this many multiply-adds per weight
+/// (MNIST CNN: 13; FCNN: 1).
+const TWIN_MIN_MACS_PER_PARAM: usize = 4;
+
 /// The teacher network, its SGLD sampler and the buffers of one step.
 pub struct Teacher {
     pub net: Network,
+    /// For networks with few weights per multiply-add (the CNNs), a second copy of the
+    /// network (same weights at every `predict`), so that predictions on a batch run as two
+    /// halves on two threads.
+    twin: Option<Network>,
     sgld: Sgld,
     classes: usize,
     inputs: Vec<f32>,
@@ -32,6 +40,10 @@ impl Teacher {
     ) -> Result<Self> {
         let spec = ModelSpec::teacher(cfg.teacher.arch);
         let net = build(&spec, init_seed);
+        // Measured (criterion, gped_iteration, 2 threads): MNIST CNN iteration 5.85 -> 5.06 ms
+        // with the twin, FCNN 3.45 -> 3.84 ms (its 478k weights to copy and GEMMs half as tall).
+        let twin = (net.macs_per_example() >= TWIN_MIN_MACS_PER_PARAM * net.params.len())
+            .then(|| build(&spec, init_seed));
         let sgld = Sgld::new(
             SgldConfig {
                 step_size: cfg.sampler.step_size,
@@ -48,6 +60,7 @@ impl Teacher {
             grad: vec![0.0; m * classes],
             probs: Vec::new(),
             net,
+            twin,
             sgld,
             classes,
         })
@@ -82,14 +95,33 @@ impl Teacher {
     }
 
     /// The current sample's predictive probabilities p(y|x,theta_t), `[batch, classes]`,
-    /// for `inputs` `[batch, input_size]`.
+    /// for `inputs` `[batch, input_size]`. The two halves of the batch run concurrently on
+    /// the network and its twin: the teacher's forward pass on S' runs after both SGLD and
+    /// student steps, when both cores are free. The split is the same for any number of
+    /// threads, so the values are too.
     pub fn predict(&mut self, inputs: &[f32], batch: usize) -> &[f32] {
         let k = self.classes;
         if self.probs.len() < batch * k {
             self.probs.resize(batch * k, 0.0);
         }
-        let logits = self.net.forward(inputs, batch);
-        loss::softmax_rows(logits, k, &mut self.probs[..batch * k]);
+        let twin = match &mut self.twin {
+            Some(twin) if batch >= 2 => twin,
+            _ => {
+                let logits = self.net.forward(inputs, batch);
+                loss::softmax_rows(logits, k, &mut self.probs[..batch * k]);
+                return &self.probs[..batch * k];
+            }
+        };
+        let half = batch / 2;
+        let split = half * inputs.len() / batch.max(1);
+        let (x1, x2) = inputs.split_at(split);
+        let (p1, p2) = self.probs[..batch * k].split_at_mut(half * k);
+        twin.params.values.copy_from_slice(&self.net.params.values);
+        let net = &mut self.net;
+        rayon::join(
+            || loss::softmax_rows(net.forward(x1, half), k, p1),
+            || loss::softmax_rows(twin.forward(x2, batch - half), k, p2),
+        );
         &self.probs[..batch * k]
     }
 }
@@ -106,5 +138,41 @@ impl Stateful for Teacher {
             .params
             .load_state(&format!("{prefix}params/"), state)?;
         self.sgld.load_state(&format!("{prefix}sgld/"), state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RunConfig;
+
+    #[test]
+    fn predictions_in_two_halves_equal_one_pass_over_the_batch() {
+        let mut cfg = RunConfig::default();
+        cfg.teacher.arch = crate::config::Arch::MnistCnn;
+        let cfg = cfg.validate().unwrap();
+        let mut teacher = Teacher::new(&cfg, 1000, 1, 2).unwrap();
+        assert!(
+            teacher.twin.is_some(),
+            "the MNIST CNN teacher predicts in two halves"
+        );
+        // Move the weights off their init, so the twin must be synchronised to agree.
+        teacher
+            .net
+            .params
+            .values
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v += 1e-3 * (i % 7) as f32);
+        for batch in [1, 2, 7] {
+            let x: Vec<f32> = (0..batch * 784).map(|i| (i % 13) as f32 / 13.0).collect();
+            let split = teacher.predict(&x, batch).to_vec();
+            let logits = teacher.net.forward(&x, batch).to_vec();
+            let mut whole = vec![0.0; batch * 10];
+            loss::softmax_rows(&logits, 10, &mut whole);
+            for (a, b) in split.iter().zip(&whole) {
+                assert!((a - b).abs() < 1e-6, "batch {batch}: {a} vs {b}");
+            }
+        }
     }
 }

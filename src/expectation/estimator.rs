@@ -4,6 +4,7 @@
 
 use crate::Result;
 use crate::checkpoint::{StateReader, StateWriter, Stateful};
+use crate::data::NO_SLOT;
 
 /// Turns the current sample's values at a batch of pool inputs into the student's targets.
 /// Its memory (if any) is saved in checkpoints.
@@ -63,6 +64,11 @@ impl Estimator for RunningMean {
     fn update(&mut self, indices: &[usize], values: &[f32], targets: &mut [f32]) {
         let w = self.width;
         for (b, &i) in indices.iter().enumerate() {
+            if i == NO_SLOT {
+                // A mixup input has no memory: the current sample's value (U_s).
+                targets[b * w..(b + 1) * w].copy_from_slice(&values[b * w..(b + 1) * w]);
+                continue;
+            }
             let m = self.counts[i] as f32;
             let slot = &mut self.means[i * w..(i + 1) * w];
             for ((mean, &g), out) in slot
@@ -125,6 +131,17 @@ mod tests {
         assert_eq!(u.count(2), 3);
         assert_eq!(u.mean(0), &[4.0]);
         assert_eq!(u.count(1), 0);
+    }
+
+    #[test]
+    fn running_mean_passes_mixup_inputs_through_without_memory() {
+        let mut u = RunningMean::new(2, 1);
+        let mut out = [0.0; 2];
+        u.update(&[1, NO_SLOT], &[2.0, 5.0], &mut out);
+        assert_eq!(out, [2.0, 5.0]);
+        u.update(&[NO_SLOT, 1], &[7.0, 4.0], &mut out);
+        assert_eq!(out, [7.0, 3.0]);
+        assert_eq!((u.count(0), u.count(1)), (0, 2));
     }
 
     #[test]
