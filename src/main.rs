@@ -9,11 +9,16 @@ fn main() -> std::process::ExitCode {
         Err(err) => {
             // Every variant's message already includes its cause (an I/O error's text, say), so
             // the message alone is printed: walking the source chain would repeat the cause.
-            eprintln!("error: {err}");
             match err {
                 // A run stopped by SIGINT/SIGTERM (with its checkpoint saved): 128 + SIGINT.
-                gped::Error::Interrupted { .. } => std::process::ExitCode::from(130),
-                _ => std::process::ExitCode::FAILURE,
+                gped::Error::Interrupted { .. } => {
+                    eprintln!("gped: {err}");
+                    std::process::ExitCode::from(130)
+                }
+                _ => {
+                    eprintln!("error: {err}");
+                    std::process::ExitCode::FAILURE
+                }
             }
         }
     }
