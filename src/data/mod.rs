@@ -41,5 +41,7 @@ pub use locate::{
 };
 pub use occlusion::{OcclusionSquares, occlude, occlusion_rate};
 pub use pool::{DistillPool, InputNoise};
-pub use source::{MAX_DECOMPRESSED_LEN, decompress_if_gzipped, find_file, read_decompressed};
+pub use source::{decompress_if_gzipped, find_file, read_decompressed};
 pub use subset::teacher_subset;
+
+pub use source::MAX_DECOMPRESSED_LEN;
