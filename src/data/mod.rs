@@ -43,3 +43,5 @@ pub use occlusion::{OcclusionSquares, occlude, occlusion_rate};
 pub use pool::{DistillPool, InputNoise, NO_SLOT};
 pub use source::{decompress_if_gzipped, find_file, read_decompressed};
 pub use subset::teacher_subset;
+
+pub use source::MAX_DECOMPRESSED_LEN;

@@ -1,6 +1,9 @@
 //! Finding and reading one dataset file, raw or gzipped. A file named `name` may be stored as
 //! `name` or `name.gz`; whether it is compressed is decided by its content (the gzip magic
-//! bytes 1f 8b), not by its extension. The whole decompressed content is read once into memory.
+//! bytes 1f 8b), not by its extension. The whole decompressed content is read once into memory,
+//! so a gzip stream may decompress to at most [`MAX_DECOMPRESSED_LEN`] bytes (the largest real
+//! dataset file, CIFAR-10's, is ~30 MB): a corrupt or hostile file fails with an error instead
+//! of exhausting memory.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,8 +15,13 @@ use crate::{Error, Result};
 /// The gzip magic bytes.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// Largest capacity taken on trust from a gzip trailer (the trailer holds the size mod 2^32).
-const MAX_SIZE_HINT: usize = 1 << 30;
+/// Largest decompressed size of a gzipped dataset file, 1 GiB; a stream that decompresses to
+/// more is an error.
+pub const MAX_DECOMPRESSED_LEN: usize = 1 << 30;
+
+/// Largest ratio of decompressed to compressed size that deflate can reach (a run of one byte
+/// value: 258 bytes per match of at most 2 bits), used to bound the gzip trailer's size hint.
+const MAX_DEFLATE_RATIO: usize = 1032;
 
 /// The stored file for `name` in `dir`: `dir/name` if it exists, else `dir/name.gz` if that
 /// exists, else `None`.
@@ -33,13 +41,21 @@ pub fn read_decompressed(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Returns `bytes` decompressed if they start with the gzip magic, else unchanged. `path` only
-/// names the origin in errors.
+/// names the origin in errors. Decompressed content over [`MAX_DECOMPRESSED_LEN`] bytes is an
+/// error.
 pub fn decompress_if_gzipped(bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
+    decompress_capped(bytes, path, MAX_DECOMPRESSED_LEN)
+}
+
+/// [`decompress_if_gzipped`] with a cap of `max_len` decompressed bytes.
+fn decompress_capped(bytes: Vec<u8>, path: &Path, max_len: usize) -> Result<Vec<u8>> {
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(bytes);
     }
-    let mut out = Vec::with_capacity(gzip_size_hint(&bytes));
+    let mut out = Vec::with_capacity(gzip_size_hint(&bytes).min(max_len));
+    // One byte past the cap tells a stream of exactly `max_len` bytes from a longer one.
     GzDecoder::new(bytes.as_slice())
+        .take(max_len as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| {
             Error::format(
@@ -52,14 +68,27 @@ pub fn decompress_if_gzipped(bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
                 ),
             )
         })?;
+    if out.len() > max_len {
+        return Err(Error::format(
+            path,
+            "gzip",
+            format!(
+                "expected at most {max_len} bytes of decompressed content, found more from a \
+                 stream of {} bytes; the file is corrupt or is not a dataset file",
+                bytes.len()
+            ),
+        ));
+    }
     Ok(out)
 }
 
 /// The decompressed size recorded in a gzip trailer (ISIZE, little-endian last 4 bytes),
-/// bounded so that a corrupt trailer cannot trigger a huge allocation.
+/// bounded by the most that `bytes` can decompress to, so that a corrupt trailer cannot
+/// trigger a huge allocation (a 20-byte file claiming 4 GiB gets at most 20 KiB).
 fn gzip_size_hint(bytes: &[u8]) -> usize {
     match bytes.len().checked_sub(4).map(|start| &bytes[start..]) {
-        Some(&[a, b, c, d]) => (u32::from_le_bytes([a, b, c, d]) as usize).min(MAX_SIZE_HINT),
+        Some(&[a, b, c, d]) => (u32::from_le_bytes([a, b, c, d]) as usize)
+            .min(bytes.len().saturating_mul(MAX_DEFLATE_RATIO)),
         _ => 0,
     }
 }
@@ -114,6 +143,40 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.starts_with("d/f.gz: not a valid gzip file"), "{msg}");
         assert!(msg.contains("truncated or corrupt"), "{msg}");
+    }
+
+    #[test]
+    fn decompressed_size_is_capped() {
+        let bytes = gzip(&[0; 1000]);
+        let path = Path::new("d/bomb.gz");
+        assert_eq!(
+            decompress_capped(bytes.clone(), path, 1000).unwrap().len(),
+            1000
+        );
+        let err = decompress_capped(bytes, path, 999).unwrap_err();
+        assert!(
+            matches!(err, Error::Format { format: "gzip", .. }),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.starts_with("d/bomb.gz: not a valid gzip file"), "{msg}");
+        assert!(
+            msg.contains("expected at most 999 bytes of decompressed content, found more"),
+            "{msg}"
+        );
+        // Raw content is not decompressed, so not capped.
+        assert_eq!(decompress_capped(vec![0; 10], path, 5).unwrap().len(), 10);
+    }
+
+    #[test]
+    fn size_hint_is_bounded_by_the_compressed_size() {
+        // A trailer claiming 4 GiB on a 20-byte file.
+        let mut bytes = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0];
+        bytes.extend([0xff; 4]);
+        assert_eq!(gzip_size_hint(&bytes), 20 * MAX_DEFLATE_RATIO);
+        let content = gzip(&[5; 3000]);
+        assert_eq!(gzip_size_hint(&content), 3000);
+        assert_eq!(gzip_size_hint(&[0x1f, 0x8b]), 0);
     }
 
     #[test]
