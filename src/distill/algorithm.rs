@@ -186,9 +186,11 @@ pub fn run_with(
             // The staged step does not depend on when it runs: take it now, so that the
             // checkpoint holds no staged batch.
             state.distiller.step_staged()?;
+            let clock = Instant::now();
             state.time.wall_s = elapsed();
             state.next = t + 1;
             state_checkpoint(cfg, &state, recorder)?;
+            state.time.checkpoint_s += secs(clock.elapsed());
             if stop {
                 return Err(Error::Interrupted {
                     iteration: t + 1,

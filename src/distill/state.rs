@@ -23,6 +23,8 @@ pub struct Timings {
     pub teacher_step_s: f64,
     pub student_step_s: f64,
     pub eval_s: f64,
+    /// Writing checkpoints.
+    pub checkpoint_s: f64,
     pub wall_s: f64,
     /// Wall time per iteration, in milliseconds.
     pub ms_per_iteration: f64,
@@ -33,6 +35,7 @@ impl Stateful for Timings {
         out.scalar(&format!("{prefix}teacher_step_s"), self.teacher_step_s);
         out.scalar(&format!("{prefix}student_step_s"), self.student_step_s);
         out.scalar(&format!("{prefix}eval_s"), self.eval_s);
+        out.scalar(&format!("{prefix}checkpoint_s"), self.checkpoint_s);
         out.scalar(&format!("{prefix}wall_s"), self.wall_s);
     }
 
@@ -40,6 +43,7 @@ impl Stateful for Timings {
         self.teacher_step_s = state.scalar(&format!("{prefix}teacher_step_s"))?;
         self.student_step_s = state.scalar(&format!("{prefix}student_step_s"))?;
         self.eval_s = state.scalar(&format!("{prefix}eval_s"))?;
+        self.checkpoint_s = state.scalar(&format!("{prefix}checkpoint_s"))?;
         self.wall_s = state.scalar(&format!("{prefix}wall_s"))?;
         Ok(())
     }
