@@ -84,8 +84,7 @@ impl Checkpoint {
     }
 }
 
-/// Writes `state` with `header` to `path` atomically. The state must hold the scalar
-/// `iteration` equal to the header's (it is the run state's own counter).
+/// Writes `state` with `header` to `path` atomically.
 pub fn write(path: &Path, header: &Header, mut state: StateWriter) -> Result<()> {
     state.scalar("format", VERSION);
     state.scalar("config", header.config.to_toml_string()?);

@@ -119,26 +119,24 @@ impl RunState {
     /// see `checkpoint::differences`). Fails, naming the file and the tensor, on any tensor
     /// that does not fit the run.
     pub fn resume(cfg: &ValidConfig, data: &RunData, checkpoint: &Checkpoint) -> Result<Self> {
-        let mut state = RunState::new(cfg, data)?;
-        state.load_state("", &checkpoint.state()?)?;
-        let (at, total) = (state.next, cfg.schedule.iterations);
-        if at != checkpoint.header.iteration || at >= total {
+        let (at, total) = (checkpoint.header.iteration, cfg.schedule.iterations);
+        if at >= total {
             return Err(Error::format(
                 checkpoint.path(),
                 "gped checkpoint",
-                format!(
-                    "iteration {at} (header: {}) is not within the run's {total} iterations",
-                    checkpoint.header.iteration
-                ),
+                format!("expected an iteration below the run's {total}, found {at}"),
             ));
         }
+        let mut state = RunState::new(cfg, data)?;
+        state.load_state("", &checkpoint.state()?)?;
+        state.next = at;
         Ok(state)
     }
 }
 
+/// Everything but the iteration counter, which the checkpoint's header holds.
 impl Stateful for RunState {
     fn save_state(&self, prefix: &str, out: &mut StateWriter) {
-        out.scalar(&format!("{prefix}iteration"), self.next);
         self.teacher.save_state(&format!("{prefix}teacher/"), out);
         self.minibatches
             .save_state(&format!("{prefix}minibatches/"), out);
@@ -155,7 +153,6 @@ impl Stateful for RunState {
     }
 
     fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
-        self.next = state.scalar(&format!("{prefix}iteration"))?;
         self.teacher
             .load_state(&format!("{prefix}teacher/"), state)?;
         self.minibatches
