@@ -4,20 +4,11 @@
 
 use gped::checkpoint::Checkpoint;
 use gped::distill::RunState;
+use gped_fuzz::check_err;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
 const PATH: &str = "fuzz/run/checkpoint.safetensors";
-
-/// An error must say something and name the file it is about.
-fn check_err(err: &gped::Error, path: &Path) {
-    let msg = err.to_string();
-    assert!(
-        msg.contains(PATH),
-        "error does not name {}: {msg}",
-        path.display()
-    );
-}
 
 fuzz_target!(|data: &[u8]| {
     let path = Path::new(PATH);

@@ -7,21 +7,11 @@ use gped::data::Dataset;
 use gped::data::{
     CIFAR10_CLASSES, CIFAR10_IMAGE_SHAPE, CIFAR10_RECORD_LEN, decompress_if_gzipped, parse_batch,
 };
+use gped_fuzz::check_err;
 use libfuzzer_sys::fuzz_target;
 
 const PATH: &str = "fuzz/cifar-10-batches-bin/data_batch_1.bin";
 const PIXELS: usize = CIFAR10_RECORD_LEN - 1;
-
-/// An error must say something and name the file it is about.
-fn check_err(err: &gped::Error, path: &Path) {
-    let msg = err.to_string();
-    assert!(!msg.is_empty(), "empty error message: {err:?}");
-    assert!(
-        msg.contains(&path.display().to_string()),
-        "error does not name {}: {msg}",
-        path.display()
-    );
-}
 
 fuzz_target!(|data: &[u8]| {
     let path = Path::new(PATH);

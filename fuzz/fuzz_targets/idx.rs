@@ -6,22 +6,12 @@ use std::path::Path;
 use gped::data::{
     IdxImages, dataset_from_parts, decompress_if_gzipped, parse_images, parse_labels,
 };
+use gped_fuzz::check_err;
 use libfuzzer_sys::fuzz_target;
 
 const IMAGES: &str = "fuzz/train-images-idx3-ubyte";
 const LABELS: &str = "fuzz/train-labels-idx1-ubyte";
 const CLASSES: usize = 10;
-
-/// An error must say something and name the file it is about.
-fn check_err(err: &gped::Error, path: &Path) {
-    let msg = err.to_string();
-    assert!(!msg.is_empty(), "empty error message: {err:?}");
-    assert!(
-        msg.contains(&path.display().to_string()),
-        "error does not name {}: {msg}",
-        path.display()
-    );
-}
 
 /// Decompresses `bytes` if gzipped, checking the error on failure.
 fn decompress(bytes: &[u8], path: &Path) -> Option<Vec<u8>> {

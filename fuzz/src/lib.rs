@@ -1,5 +1,6 @@
-//! Shared fixtures of the fuzz targets: the tiny run whose state the `checkpoint` target loads
-//! fuzzed checkpoints into, and a valid checkpoint of it (the seed of that target's corpus).
+//! What the fuzz targets share: the check every error must pass, the tiny run whose state the
+//! `checkpoint` target loads fuzzed checkpoints into, and a valid checkpoint of it (the seed of
+//! that target's corpus).
 
 use gped::checkpoint::{self, Checkpoint, Header, StateWriter, Stateful};
 use gped::config::{RunConfig, ValidConfig};
@@ -7,6 +8,17 @@ use gped::data::Dataset;
 use gped::distill::{RunData, RunState};
 use std::path::Path;
 use std::sync::OnceLock;
+
+/// An error must say something and name the file it is about.
+pub fn check_err(err: &gped::Error, path: &Path) {
+    let msg = err.to_string();
+    assert!(!msg.is_empty(), "empty error message: {err:?}");
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "error does not name {}: {msg}",
+        path.display()
+    );
+}
 
 /// The run every fuzzed checkpoint is loaded into: the MNIST CNN teacher (29,880 weights, so a
 /// valid checkpoint stays near 150 KB), two narrow students (U_s with dropout, U_o), 8 pool
