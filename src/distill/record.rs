@@ -45,7 +45,7 @@ impl Recorder {
         quiet: bool,
     ) -> Result<Self> {
         let path = dir.join("metrics.jsonl");
-        let jsonl = std::fs::OpenOptions::new()
+        let mut jsonl = std::fs::OpenOptions::new()
             .write(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
@@ -62,7 +62,6 @@ impl Recorder {
         jsonl
             .set_len(jsonl_bytes)
             .map_err(|e| Error::io(&path, e))?;
-        let mut jsonl = jsonl;
         std::io::Seek::seek(&mut jsonl, std::io::SeekFrom::End(0))
             .map_err(|e| Error::io(&path, e))?;
         Ok(Self::with_jsonl(

@@ -53,11 +53,6 @@ impl RunningMean {
     pub fn mean(&self, i: usize) -> &[f32] {
         &self.means[i * self.width..(i + 1) * self.width]
     }
-
-    /// The state (means, counts), for checkpoints.
-    pub fn state(&self) -> (&[f32], &[u32]) {
-        (&self.means, &self.counts)
-    }
 }
 
 impl Estimator for RunningMean {

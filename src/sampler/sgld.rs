@@ -118,11 +118,6 @@ impl Sgld {
         &self.noise
     }
 
-    /// Replaces the noise stream (to resume from a saved key and position).
-    pub fn set_noise(&mut self, noise: GaussianStream) {
-        self.noise = noise;
-    }
-
     /// One SGLD step (Eq. 7) on `params.values`, reading the mean minibatch NLL gradient from
     /// `params.grads` (which it leaves unchanged). Consumes `params.len()` noise values,
     /// rounded up to a whole noise block so that every step starts on a block.
