@@ -13,7 +13,7 @@
 //! MLP students. The teacher is the spec with K1 = K2 = 1, 10 outputs and no dropout.
 
 use crate::config::Arch;
-use crate::nn::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, Network, ParamSet, Relu, Shape};
+use crate::nn::{Conv2d, Dropout, Flatten, Linear, Network, ParamSet, Relu, Shape};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -72,9 +72,12 @@ impl Builder {
         self.net.push(layer);
     }
 
-    fn conv(&mut self, name: &str, out: usize, kernel: usize) {
+    /// A convolution with the 2x2 max-pool that follows it fused in (see
+    /// [`Conv2d::with_max_pool`]: the same function and gradients as the two layers).
+    fn conv_pool(&mut self, name: &str, out: usize, kernel: usize) {
         let input = self.shape();
-        let layer = Conv2d::new(&mut self.net.params, name, input, out, kernel, 1, 0);
+        let layer =
+            Conv2d::new(&mut self.net.params, name, input, out, kernel, 1, 0).with_max_pool(2);
         layer.init(&mut self.net.params.values, &mut self.rng);
         self.net.push(layer);
     }
@@ -82,11 +85,6 @@ impl Builder {
     fn relu(&mut self) {
         let shape = self.shape();
         self.net.push(Relu::new(shape));
-    }
-
-    fn pool(&mut self) {
-        let shape = self.shape();
-        self.net.push(MaxPool2d::new(shape, 2));
     }
 
     fn flatten(&mut self) {
@@ -129,8 +127,7 @@ pub fn build(spec: &ModelSpec, seed: u64) -> Network {
             for (i, &ch) in k1.iter().enumerate() {
                 // max-pool before ReLU: relu(pool(x)) = pool(relu(x)) (ReLU is monotone), with
                 // the same gradients, and the ReLU then runs on a 4x smaller tensor.
-                b.conv(&format!("conv{}", i + 1), ch, kernel);
-                b.pool();
+                b.conv_pool(&format!("conv{}", i + 1), ch, kernel);
                 b.relu();
             }
             b.flatten();

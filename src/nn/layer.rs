@@ -15,7 +15,7 @@ pub struct Shape {
 
 impl Shape {
     /// An image-shaped activation.
-    pub fn image(channels: usize, height: usize, width: usize) -> Self {
+    pub const fn image(channels: usize, height: usize, width: usize) -> Self {
         Shape {
             channels,
             height,
@@ -24,7 +24,7 @@ impl Shape {
     }
 
     /// A flat vector of `n` features.
-    pub fn flat(n: usize) -> Self {
+    pub const fn flat(n: usize) -> Self {
         Shape::image(n, 1, 1)
     }
 

@@ -14,6 +14,7 @@ pub mod loss;
 pub mod network;
 pub mod params;
 pub mod pool;
+mod pool2x2;
 pub mod relu;
 mod scratch;
 pub(crate) mod simd;

@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 
 use super::gemm::parallel_elementwise;
+use super::pool2x2;
 use super::scratch::prefix;
 use super::{Layer, Shape};
 
@@ -43,12 +44,57 @@ impl MaxPool2d {
 /// The running maximum after seeing `cand`: like PyTorch, a strictly larger value replaces it
 /// (so the first maximum in row-major order is kept) and a NaN wins (and propagates).
 #[inline(always)]
-fn first_max(best: (f32, usize), cand: (f32, usize)) -> (f32, usize) {
+pub(crate) fn first_max(best: (f32, usize), cand: (f32, usize)) -> (f32, usize) {
     let take = cand.0 > best.0 || cand.0.is_nan();
     (
         if take { cand.0 } else { best.0 },
         if take { cand.1 } else { best.1 },
     )
+}
+
+/// Max-pools one plane whose rows lie `row_stride` values apart in `x`, shifted by `bias`,
+/// with k x k windows at stride k: output (i, j) of `y` (`[y.len() / out_w, out_w]`) is the
+/// maximum of `x + bias` over rows i*k..(i+1)*k, columns j*k..(j+1)*k, and `arg` gets its
+/// offset in `x` (row * row_stride + column). Shared by [`MaxPool2d`] (bias 0) and the
+/// pooling fused into [`super::Conv2d`], which adds the convolution's bias here, before the
+/// comparisons, so that ties after rounding go where they go in an unfused pair of layers.
+pub(crate) fn max_pool_plane(
+    x: &[f32],
+    row_stride: usize,
+    k: usize,
+    out_w: usize,
+    bias: f32,
+    y: &mut [f32],
+    arg: &mut [u32],
+) {
+    if k == 2 {
+        return pool2x2::pool_plane(x, row_stride, out_w, bias, y, arg);
+    }
+    let rows = y.chunks_exact_mut(out_w).zip(arg.chunks_exact_mut(out_w));
+    for (orow, (y, arg)) in rows.enumerate() {
+        let first_row = orow * k * row_stride;
+        for (ocol, (yv, av)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
+            let first = first_row + ocol * k;
+            let mut best = (x[first] + bias, first);
+            for r in 0..k {
+                let row = first + r * row_stride;
+                for (c, &v) in x[row..row + k].iter().enumerate() {
+                    best = first_max(best, (v + bias, row + c));
+                }
+            }
+            *yv = best.0;
+            *av = best.1 as u32;
+        }
+    }
+}
+
+/// Sends each pooled gradient back to its window's maximum: `dx` (one input plane) is
+/// overwritten with zeros and `dy[i]` added at offset `arg[i]`.
+pub(crate) fn route_plane(dy: &[f32], arg: &[u32], dx: &mut [f32]) {
+    dx.fill(0.0);
+    for (&g, &a) in dy.iter().zip(arg) {
+        dx[a as usize] += g;
+    }
 }
 
 impl Layer for MaxPool2d {
@@ -69,7 +115,7 @@ impl Layer for MaxPool2d {
             self.input.height * w,
             self.output.height * self.output.width,
         );
-        let (oh, ow) = (self.output.height, self.output.width);
+        let ow = self.output.width;
         assert_eq!(
             input.len(),
             batch * self.input.size(),
@@ -81,57 +127,8 @@ impl Layer for MaxPool2d {
             "MaxPool2d: output length"
         );
         let argmax = prefix(&mut self.argmax, output.len());
-        // One task per (example, channel) plane. The running maximum is updated with selects,
-        // not branches: which value wins is data-dependent, and a mispredicted branch per
-        // comparison made this loop the most expensive part of a CNN step.
         let pool_plane = |(p, (y, arg)): (usize, (&mut [f32], &mut [u32]))| {
-            let x = &input[p * in_plane..][..in_plane];
-            for orow in 0..oh {
-                let first_row = orow * k * w;
-                let (y, arg) = (&mut y[orow * ow..][..ow], &mut arg[orow * ow..][..ow]);
-                if k == 2 {
-                    // The paper's 2x2 windows as a tree of selects over two input rows, which
-                    // vectorises across the output row: max of (a, b), of (c, d), then of the
-                    // two, ties going to the earlier one (as first_max in row-major order).
-                    let (top, bottom) = (&x[first_row..][..2 * ow], &x[first_row + w..][..2 * ow]);
-                    let base = first_row as u32;
-                    for (ocol, (yv, av)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
-                        let i = 2 * ocol;
-                        let (a, b, c, d) = (top[i], top[i + 1], bottom[i], bottom[i + 1]);
-                        if (a + b + c + d).is_nan() {
-                            // Rare: a NaN (or infinities of both signs) in the window; the
-                            // generic row-major scan gives PyTorch's NaN propagation.
-                            let mut best = (a, first_row + i);
-                            for (v, at) in [(b, i + 1), (c, w + i), (d, w + i + 1)] {
-                                best = first_max(best, (v, first_row + at));
-                            }
-                            *yv = best.0;
-                            *av = best.1 as u32;
-                            continue;
-                        }
-                        // Integer selects on comparison masks: no data-dependent branch.
-                        let i_ab = i as u32 + (b > a) as u32;
-                        let i_cd = (w + i) as u32 + (d > c) as u32;
-                        let (m_ab, m_cd) = (a.max(b), c.max(d));
-                        let take_cd = 0u32.wrapping_sub((m_cd > m_ab) as u32);
-                        *yv = m_ab.max(m_cd);
-                        *av = base + (i_ab ^ ((i_ab ^ i_cd) & take_cd));
-                    }
-                    continue;
-                }
-                for (ocol, (yv, av)) in y.iter_mut().zip(arg.iter_mut()).enumerate() {
-                    let first = first_row + ocol * k;
-                    let mut best = (x[first], first);
-                    for r in 0..k {
-                        let row = first + r * w;
-                        for (c, &v) in x[row..row + k].iter().enumerate() {
-                            best = first_max(best, (v, row + c));
-                        }
-                    }
-                    *yv = best.0;
-                    *av = best.1 as u32;
-                }
-            }
+            max_pool_plane(&input[p * in_plane..][..in_plane], w, k, ow, 0.0, y, arg);
         };
         if parallel_elementwise(input.len()) {
             output
@@ -173,11 +170,8 @@ impl Layer for MaxPool2d {
         );
         let argmax = &self.argmax[..grad_output.len()];
         let route = |(p, d): (usize, &mut [f32])| {
-            d.fill(0.0);
-            let dy = &grad_output[p * out_plane..][..out_plane];
-            for (&g, &a) in dy.iter().zip(&argmax[p * out_plane..][..out_plane]) {
-                d[a as usize] += g;
-            }
+            let at = p * out_plane..(p + 1) * out_plane;
+            route_plane(&grad_output[at.clone()], &argmax[at], d);
         };
         if parallel_elementwise(dx.len()) {
             dx.par_chunks_mut(in_plane).enumerate().for_each(route);
