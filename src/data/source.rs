@@ -1,6 +1,8 @@
 //! Finding and reading one dataset file, raw or gzipped. A file named `name` may be stored as
 //! `name` or `name.gz`; whether it is compressed is decided by its content (the gzip magic
-//! bytes 1f 8b), not by its extension. The whole decompressed content is read once into memory,
+//! bytes 1f 8b), not by its extension. A gzip file of several members (`cat a.gz b.gz`, or
+//! `gzip -c >>`) decompresses to their concatenation, as `gunzip` does. The whole decompressed
+//! content is read once into memory,
 //! so a gzip stream may decompress to at most [`MAX_DECOMPRESSED_LEN`] bytes (the largest real
 //! dataset file, CIFAR-10's, is ~30 MB): a corrupt or hostile file fails with an error instead
 //! of exhausting memory.
@@ -8,7 +10,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use crate::{Error, Result};
 
@@ -54,7 +56,7 @@ fn decompress_capped(bytes: Vec<u8>, path: &Path, max_len: usize) -> Result<Vec<
     }
     let mut out = Vec::with_capacity(gzip_size_hint(&bytes).min(max_len));
     // One byte past the cap tells a stream of exactly `max_len` bytes from a longer one.
-    GzDecoder::new(bytes.as_slice())
+    MultiGzDecoder::new(bytes.as_slice())
         .take(max_len as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| {
@@ -117,6 +119,23 @@ mod tests {
         assert_eq!(read_decompressed(&dir.path().join("a")).unwrap(), content);
         assert_eq!(
             read_decompressed(&dir.path().join("b.gz")).unwrap(),
+            content
+        );
+    }
+
+    #[test]
+    fn multi_member_gzip_reads_as_the_concatenation() {
+        // `cat head.gz tail.gz` is one valid gzip file whose content is head then tail (RFC
+        // 1952, 2.2: "a gzip file consists of a series of members"). Reading only the first
+        // member made such a file a truncated dataset.
+        let dir = tempfile::tempdir().unwrap();
+        let content: Vec<u8> = (0..=255).cycle().take(5000).collect();
+        let (head, tail) = content.split_at(1234);
+        let mut bytes = gzip(head);
+        bytes.extend(gzip(tail));
+        std::fs::write(dir.path().join("two.gz"), bytes).unwrap();
+        assert_eq!(
+            read_decompressed(&dir.path().join("two.gz")).unwrap(),
             content
         );
     }
