@@ -1,8 +1,8 @@
 //! One GPED iteration as the loop runs it: the teacher's SGLD step on a minibatch of 100, the
 //! teacher's forward pass on a distillation batch of 100, and one Adam step of a same-size
 //! student on that batch (the student's step runs beside the next SGLD step, as in
-//! `distill::algorithm`). For the FCNN and the MNIST CNN, on 2 threads (the default pool) and
-//! on 1; for the FCNN also the same GEMMs alone, the floor the iteration is measured against.
+//! `distill::algorithm`). For the FCNN and the MNIST and CIFAR-10 CNNs, on 2 threads (the
+//! default pool) and on 1; for the FCNN also the same GEMMs alone, the floor the iteration is measured against.
 //! Also the teacher's forward pass over 10,000 test images. The process's peak resident memory
 //! is printed at the end.
 
@@ -27,8 +27,14 @@ fn random_dataset(n: usize, shape: [usize; 3]) -> Dataset {
 }
 
 fn config(arch: &str) -> ValidConfig {
+    let dataset = if arch == "cifar-cnn" {
+        "cifar10"
+    } else {
+        "mnist"
+    };
     let overrides = [
         format!("teacher.arch={arch}"),
+        format!("data.dataset={dataset}"),
         "schedule.burn_in=0".into(),
         "students=[{name=\"predictive\", thinning=1}]".into(),
     ];
@@ -50,7 +56,12 @@ struct Iteration {
 impl Iteration {
     fn new(arch: &str) -> Self {
         let cfg = config(arch);
-        let data = random_dataset(1000, [1, 28, 28]);
+        let shape = if arch == "cifar-cnn" {
+            [3, 32, 32]
+        } else {
+            [1, 28, 28]
+        };
+        let data = random_dataset(1000, shape);
         let teacher = Teacher::new(&cfg, 60_000, 1, 2).expect("teacher");
         let student =
             Student::new(&cfg.students[0], cfg.teacher.arch, 10, data.len(), 3).expect("student");
@@ -92,7 +103,7 @@ fn one_thread() -> rayon::ThreadPool {
 
 fn iteration(c: &mut Criterion) {
     let mut group = c.benchmark_group("gped_iteration");
-    for arch in ["fcnn", "mnist-cnn"] {
+    for arch in ["fcnn", "mnist-cnn", "cifar-cnn"] {
         let mut it = Iteration::new(arch);
         group.bench_function(format!("{arch}_2_threads"), |b| b.iter(|| it.step()));
         let pool = one_thread();

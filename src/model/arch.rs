@@ -7,7 +7,8 @@
 //!   fc1 ->floor(200 K2), ReLU, [dropout], fc2 ->floor(50 K2), ReLU, [dropout], fc3 ->out.
 //!
 //! (Pool-then-ReLU equals the paper's ReLU-then-pool, as in PyTorch's MNIST example
-//! `relu(max_pool2d(conv(x), 2))`.)
+//! `relu(max_pool2d(conv(x), 2))`.) Each conv + pool pair is one [`Conv2d`] with the pool
+//! fused in ([`Conv2d::with_max_pool`]), which computes the same function and gradients.
 //!
 //! Dropout (when p > 0) follows every hidden fully connected layer, as in the released code's
 //! MLP students. The teacher is the spec with K1 = K2 = 1, 10 outputs and no dropout.
