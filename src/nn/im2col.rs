@@ -6,7 +6,8 @@
 //! which is exactly the input gradient of the unfolding.
 //!
 //! Stride 1 without padding (every convolution of the paper) uses a *wide* layout: each output
-//! row gets `in_w` columns instead of `out_w`, the last `k - 1` of them outside the image. A
+//! row gets `in_w` columns instead of `out_w`; the last `k - 1` are not outputs (their windows
+//! wrap into the next image rows, or past the plane's end, where they read zeros). A
 //! column row of one example is then a single contiguous run of its input plane (`out_h * in_w`
 //! values from offset `u * in_w + v`), copied and folded back in one pass instead of `out_h`
 //! short copies of `out_w` values, which made im2col the largest cost of a CNN step. The extra
@@ -223,9 +224,7 @@ impl Unfold {
                 .for_each(fold_plane);
         }
     }
-}
 
-impl Unfold {
     /// [`Unfold::col2im`] in the wide layout: each column row of an example is added back onto
     /// its input plane as one contiguous run.
     fn col2im_wide(&self, cols: &[f32], grad_input: &mut [f32], batch: usize) {
