@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod fixture;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
