@@ -94,6 +94,31 @@ pub fn matmul(
     trans_b: bool,
     accumulate: bool,
 ) {
+    let shape = (m, n, k);
+    matmul_with(
+        c,
+        a,
+        b,
+        shape,
+        trans_a,
+        trans_b,
+        accumulate,
+        parallelism(m, n, k),
+    );
+}
+
+/// [`matmul`] with the split across threads given: `shape` is (m, n, k).
+#[allow(clippy::too_many_arguments)]
+fn matmul_with(
+    c: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    (m, n, k): (usize, usize, usize),
+    trans_a: bool,
+    trans_b: bool,
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
     // These checks are what makes the unsafe call below sound, so they stay in release builds;
     // they cost three comparisons per product.
     assert_eq!(c.len(), m * n, "matmul: C must be [m={m}, n={n}]");
@@ -138,7 +163,7 @@ pub fn matmul(
             false,
             false,
             false,
-            parallelism(m, n, k),
+            parallelism,
         );
     }
 }
@@ -180,6 +205,32 @@ mod tests {
 
     fn random(rng: &mut SmallRng, len: usize) -> Vec<f32> {
         (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+    }
+
+    #[test]
+    fn products_split_across_threads_equal_the_unsplit_ones_bit_for_bit() {
+        // Shapes above PARALLEL_MIN_MACS as the engine runs them: the FCNN's first layer on an
+        // evaluation batch (forward, and dW = dY^T X with its long k), the CIFAR-10 CNN's first
+        // layer over a batch's columns; all transposes, overwriting and accumulating.
+        let mut rng = SmallRng::seed_from_u64(5);
+        let shapes = [(1000, 400, 784), (400, 784, 1000), (16, 80_000, 75)];
+        for (case, &(m, n, k)) in shapes.iter().enumerate() {
+            assert!(m * n * k >= PARALLEL_MIN_MACS);
+            let (ta, tb, acc) = (case == 1, case == 1, case == 2);
+            let (a, b) = (random(&mut rng, m * k), random(&mut rng, k * n));
+            let c0 = random(&mut rng, m * n);
+            let run = |par| {
+                let mut c = c0.clone();
+                matmul_with(&mut c, &a, &b, (m, n, k), ta, tb, acc, par);
+                c
+            };
+            let (alone, split) = (run(Parallelism::None), run(Parallelism::Rayon(2)));
+            let same = alone
+                .iter()
+                .zip(&split)
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{m}x{n}x{k}: the split changed the product");
+        }
     }
 
     #[test]
