@@ -17,7 +17,7 @@ use crate::{Error, Result};
 /// Measured (criterion, gped_iteration, 2 threads, quiet machine, alternating): FCNN
 /// iteration 2.41-2.85 -> 1.97-2.13 ms with the split (1 thread: 3.50-3.65 -> 3.71-3.87 ms,
 /// the copy for nothing), MNIST CNN 5.85 -> 5.06 ms (an older engine), FCNN teacher's pass
-/// over 10,000 test images in batches of 1,000: 28.6-29.3 -> 24.3-26.6 ms. (An earlier
+/// over 10,000 test images in batches of 1,000: 27.2-30.5 -> 26.7-26.8 ms. (An earlier
 /// measurement of the FCNN iteration under load from a build, 3.45 -> 3.84 ms, had kept the
 /// FCNN's batch of 100 whole.)
 const TWIN_MIN_MACS_PER_PARAM: usize = 50;
