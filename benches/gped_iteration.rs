@@ -2,9 +2,10 @@
 //! teacher's forward pass on a distillation batch of 100, and one Adam step of a same-size
 //! student on that batch (the student's step runs beside the next SGLD step, as in
 //! `distill::algorithm`). For the FCNN and the MNIST and CIFAR-10 CNNs, on 2 threads (the
-//! default pool) and on 1; for the FCNN also the same GEMMs alone, the floor the iteration is measured against.
-//! Also the teacher's forward pass over 10,000 test images. The process's peak resident memory
-//! is printed at the end.
+//! default pool) and on 1; for the FCNN also the same GEMMs alone, the floor the iteration is
+//! measured against. The teacher's SGLD step alone, whole and in halves. Also the teacher's
+//! forward pass over 10,000 test images. The process's peak resident memory is printed at the
+//! end.
 
 use std::hint::black_box;
 
@@ -84,7 +85,7 @@ impl Iteration {
             self.t,
         );
         let (nll, distilled) = rayon::join(
-            || teacher.sgld_step(data, batch, t),
+            || teacher.sgld_step(data, batch, t, false),
             || distiller.step_staged(),
         );
         black_box((nll.expect("finite"), distilled.expect("finite")));
@@ -111,6 +112,30 @@ fn iteration(c: &mut Criterion) {
         group.bench_function(format!("{arch}_1_thread"), |b| {
             b.iter(|| pool.install(|| it.step()))
         });
+    }
+    group.finish();
+}
+
+/// The teacher's SGLD step alone, as in the iterations where no student steps beside it (burn-in,
+/// and all but every H-th step): its minibatch gradient whole, and in two halves on its twin.
+fn teacher_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("teacher_sgld_step");
+    for arch in ["fcnn", "mnist-cnn"] {
+        for halves in [false, true] {
+            let mut it = Iteration::new(arch);
+            let name = format!("{arch}_{}", if halves { "halves" } else { "whole" });
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    it.t += 1;
+                    let (teacher, data, batch, t) = (&mut it.teacher, &it.data, &it.batch, it.t);
+                    // Inside the thread pool, as in the loop's join with the students' step
+                    // (a rayon loop entered from outside the pool pays a cold hand-over).
+                    let (nll, ()) =
+                        rayon::join(|| teacher.sgld_step(data, batch, t, halves), || ());
+                    black_box(nll.expect("finite"))
+                })
+            });
+        }
     }
     group.finish();
 }
@@ -211,6 +236,6 @@ fn print_peak_memory() {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = iteration, fcnn_gemms_alone, test_pass
+    targets = iteration, teacher_step, fcnn_gemms_alone, test_pass
 }
 criterion_main!(benches);

@@ -91,11 +91,15 @@ pub fn run_with(
     for t in state.next..t_max {
         // Sample minibatch S from D, |S| = M; one SGLD step (Eq. 7). Concurrently, the
         // students take the step staged at t - 1 (it reads only theta_{t-1}'s recorded values).
+        // Unless exactly one student steps beside it, the teacher's gradient runs as two
+        // halves (no student: a core would idle; two: three equal tasks on two cores). Decided
+        // by the schedule, not by what is staged, so that a resumed run decides the same.
+        let halves = t == 0 || state.distiller.due_count(t - 1) != 1;
         let (nll, distilled) = rayon::join(
             || {
                 let clock = Instant::now();
                 state.minibatches.next_batch(&mut s_indices);
-                let nll = state.teacher.sgld_step(&data.train, &s_indices, t);
+                let nll = state.teacher.sgld_step(&data.train, &s_indices, t, halves);
                 (nll, clock.elapsed())
             },
             || {

@@ -55,6 +55,14 @@ impl Distiller {
         self.students.iter().any(|s| s.is_due(t, self.burn_in))
     }
 
+    /// How many students are due at step `t` (0 before burn-in ends).
+    pub fn due_count(&self, t: u64) -> usize {
+        self.students
+            .iter()
+            .filter(|s| s.is_due(t, self.burn_in))
+            .count()
+    }
+
     /// Draws S' from the pool D' (with input noise, from draw `t` of the stream `pool_seed`)
     /// and records the teacher's current predictive probabilities at it, for the students due
     /// at step `t`.
