@@ -70,6 +70,20 @@ pub fn run(cfg: &ValidConfig, data: &RunData, recorder: &mut Recorder) -> Result
 pub fn run_with(
     cfg: &ValidConfig,
     data: &RunData,
+    state: RunState,
+    recorder: &mut Recorder,
+    control: &Control,
+) -> Result<RunSummary> {
+    // The loop runs on a worker of the thread pool: a rayon loop or join entered from any other
+    // thread hands its work over cold (wakes a worker and blocks on a latch), which every layer's
+    // parallel loop in the evaluation passes and every step's join would pay.
+    rayon::scope(|_| run_in_pool(cfg, data, state, recorder, control))
+}
+
+/// [`run_with`], on a worker thread.
+fn run_in_pool(
+    cfg: &ValidConfig,
+    data: &RunData,
     mut state: RunState,
     recorder: &mut Recorder,
     control: &Control,
