@@ -11,7 +11,7 @@
 mod common;
 
 use common::cli::{assert_fails_with, gped, run_untouched, s};
-use common::fixture::{CONFIG, Fixture, TINY};
+use common::fixture::{CONFIG, Fixture};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
@@ -198,28 +198,16 @@ fn existing_output_folder_is_refused_and_left_intact() {
     std::fs::create_dir_all(out.join("students")).unwrap();
     std::fs::write(out.join("metrics.json"), b"{\"precious\": true}").unwrap();
     std::fs::write(out.join("students/predictive.safetensors"), b"weights").unwrap();
-    let (config, data) = (f.config(), f.data());
-    let mut args = vec![
-        "run",
-        s(&config),
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&out),
-        "--quiet",
-    ];
-    args.extend(TINY);
     let needles = [
         "run folder",
         s(&out),
         "already exists and is not empty",
         "choose another --out",
     ];
-    assert_fails_with(&run_untouched(f.root(), &args), &needles);
+    assert_fails_with(&f.run_into(&out, &[]), &needles);
     // Refused before the data is read: a missing data folder is not what is reported.
     let missing = f.root().join("no-such-data");
-    args[3] = s(&missing);
-    assert_fails_with(&run_untouched(f.root(), &args), &needles);
+    assert_fails_with(&f.run_with_data(&out, &missing, &[]), &needles);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -108,155 +108,139 @@ impl Unfold {
 
     /// Unfolds `input` into `cols` (`[in_ch*k*k, batch*P]`), one column per output position.
     pub(crate) fn im2col(&self, input: &[f32], cols: &mut [f32], batch: usize) {
-        if self.is_wide() {
-            return self.im2col_wide(input, cols, batch);
-        }
+        let fill_row = |(r, row): (usize, &mut [f32])| match self.is_wide() {
+            true => self.fill_row_wide(input, r, row, batch),
+            false => self.fill_row(input, r, row, batch),
+        };
+        let parallel = parallel_elementwise(cols.len());
+        for_each_chunk(cols, batch * self.positions(), parallel, fill_row);
+    }
+
+    /// Column row `r` of the `batch` examples of `input` (exact layout).
+    fn fill_row(&self, input: &[f32], r: usize, row: &mut [f32], batch: usize) {
         let (h, w, k) = (self.input.height, self.input.width, self.kernel);
         let (oh, ow, s, pad) = (self.out_h, self.out_w, self.stride, self.padding);
         let plane = oh * ow;
-        let fill_row = |(r, row): (usize, &mut [f32])| {
-            let (c, ki, kj) = (r / (k * k), r / k % k, r % k);
-            let ws = valid_outputs(ow, w, kj, s, pad);
-            let hs = valid_outputs(oh, h, ki, s, pad);
-            for b in 0..batch {
-                let x = &input[(b * self.input.channels + c) * h * w..][..h * w];
-                for (y, dst) in row[b * plane..][..plane].chunks_exact_mut(ow).enumerate() {
-                    if !hs.contains(&y) {
-                        dst.fill(0.0);
-                        continue;
-                    }
-                    if ws.is_empty() {
-                        dst.fill(0.0);
-                        continue;
-                    }
-                    let src = &x[(y * s + ki - pad) * w..][..w];
-                    dst[..ws.start].fill(0.0);
-                    dst[ws.end..].fill(0.0);
-                    let first = ws.start * s + kj - pad;
-                    if s == 1 {
-                        copy_short(&mut dst[ws.clone()], &src[first..first + ws.len()]);
-                    } else {
-                        for (d, &v) in dst[ws.clone()]
-                            .iter_mut()
-                            .zip(src[first..].iter().step_by(s))
-                        {
-                            *d = v;
-                        }
+        let (c, ki, kj) = (r / (k * k), r / k % k, r % k);
+        let ws = valid_outputs(ow, w, kj, s, pad);
+        let hs = valid_outputs(oh, h, ki, s, pad);
+        for b in 0..batch {
+            let x = &input[(b * self.input.channels + c) * h * w..][..h * w];
+            for (y, dst) in row[b * plane..][..plane].chunks_exact_mut(ow).enumerate() {
+                if !hs.contains(&y) {
+                    dst.fill(0.0);
+                    continue;
+                }
+                if ws.is_empty() {
+                    dst.fill(0.0);
+                    continue;
+                }
+                let src = &x[(y * s + ki - pad) * w..][..w];
+                dst[..ws.start].fill(0.0);
+                dst[ws.end..].fill(0.0);
+                let first = ws.start * s + kj - pad;
+                if s == 1 {
+                    copy_short(&mut dst[ws.clone()], &src[first..first + ws.len()]);
+                } else {
+                    for (d, &v) in dst[ws.clone()]
+                        .iter_mut()
+                        .zip(src[first..].iter().step_by(s))
+                    {
+                        *d = v;
                     }
                 }
             }
-        };
-        let len = batch * plane;
-        if parallel_elementwise(cols.len()) {
-            cols.par_chunks_mut(len).enumerate().for_each(fill_row);
-        } else {
-            cols.chunks_mut(len).enumerate().for_each(fill_row);
         }
     }
 
-    /// [`Unfold::im2col`] in the wide layout: one contiguous copy per column row and example.
-    fn im2col_wide(&self, input: &[f32], cols: &mut [f32], batch: usize) {
+    /// Column row `r` of the `batch` examples of `input` in the wide layout: one contiguous
+    /// copy per example.
+    fn fill_row_wide(&self, input: &[f32], r: usize, row: &mut [f32], batch: usize) {
         let (size, plane) = (self.input.size(), self.positions());
-        let fill_row = |(r, row): (usize, &mut [f32])| {
-            let (start, inside) = self.wide_run(r);
-            for (b, dst) in row.chunks_exact_mut(plane).take(batch).enumerate() {
-                dst[..inside].copy_from_slice(&input[b * size + start..][..inside]);
-                dst[inside..].fill(0.0);
-            }
-        };
-        let len = batch * plane;
-        if parallel_elementwise(cols.len()) {
-            cols.par_chunks_mut(len).enumerate().for_each(fill_row);
-        } else {
-            cols.chunks_mut(len).enumerate().for_each(fill_row);
+        let (start, inside) = self.wide_run(r);
+        for (b, dst) in row.chunks_exact_mut(plane).take(batch).enumerate() {
+            dst[..inside].copy_from_slice(&input[b * size + start..][..inside]);
+            dst[inside..].fill(0.0);
         }
     }
 
     /// Folds `cols` (dL/dcols, `[in_ch*k*k, batch*P]`) back onto the input: overwrites
     /// `grad_input` with the sum, for each input pixel, of the columns entries that read it.
     pub(crate) fn col2im(&self, cols: &[f32], grad_input: &mut [f32], batch: usize) {
-        if self.is_wide() {
-            return self.col2im_wide(cols, grad_input, batch);
-        }
-        let (h, w, k) = (self.input.height, self.input.width, self.kernel);
-        let (oh, ow, s, pad) = (self.out_h, self.out_w, self.stride, self.padding);
-        let (plane, len) = (oh * ow, batch * oh * ow);
-        let channels = self.input.channels;
         // One task per (example, input channel) plane: only the column rows of that channel and
         // the columns of that example touch it, so planes are independent.
+        let channels = self.input.channels;
         let fold_plane = |(bc, dx): (usize, &mut [f32])| {
             let (b, c) = (bc / channels, bc % channels);
             dx.fill(0.0);
-            for ki in 0..k {
-                let hs = valid_outputs(oh, h, ki, s, pad);
-                for kj in 0..k {
-                    let ws = valid_outputs(ow, w, kj, s, pad);
-                    if ws.is_empty() {
-                        continue;
-                    }
-                    let row = &cols[((c * k + ki) * k + kj) * len + b * plane..][..plane];
-                    for y in hs.clone() {
-                        let src = &row[y * ow..][ws.clone()];
-                        let first = ws.start * s + kj - pad;
-                        let dst = &mut dx[(y * s + ki - pad) * w..][..w];
-                        if s == 1 {
-                            for (d, &v) in dst[first..first + ws.len()].iter_mut().zip(src) {
-                                *d += v;
-                            }
-                        } else {
-                            for (d, &v) in dst[first..].iter_mut().step_by(s).zip(src) {
-                                *d += v;
-                            }
+            match self.is_wide() {
+                true => self.fold_plane_wide(cols, batch, (b, c), dx),
+                false => self.fold_plane(cols, batch, (b, c), dx),
+            }
+        };
+        let (plane, k) = (self.input.height * self.input.width, self.kernel);
+        let parallel = parallel_elementwise(grad_input.len() * k * k);
+        for_each_chunk(grad_input, plane, parallel, fold_plane);
+    }
+
+    /// Adds the column entries of example `b` that read input channel `c` onto `dx`, that
+    /// plane's gradient (exact layout).
+    fn fold_plane(&self, cols: &[f32], batch: usize, (b, c): (usize, usize), dx: &mut [f32]) {
+        let (h, w, k) = (self.input.height, self.input.width, self.kernel);
+        let (oh, ow, s, pad) = (self.out_h, self.out_w, self.stride, self.padding);
+        let (plane, len) = (oh * ow, batch * oh * ow);
+        for ki in 0..k {
+            let hs = valid_outputs(oh, h, ki, s, pad);
+            for kj in 0..k {
+                let ws = valid_outputs(ow, w, kj, s, pad);
+                if ws.is_empty() {
+                    continue;
+                }
+                let row = &cols[((c * k + ki) * k + kj) * len + b * plane..][..plane];
+                for y in hs.clone() {
+                    let src = &row[y * ow..][ws.clone()];
+                    let first = ws.start * s + kj - pad;
+                    let dst = &mut dx[(y * s + ki - pad) * w..][..w];
+                    if s == 1 {
+                        for (d, &v) in dst[first..first + ws.len()].iter_mut().zip(src) {
+                            *d += v;
+                        }
+                    } else {
+                        for (d, &v) in dst[first..].iter_mut().step_by(s).zip(src) {
+                            *d += v;
                         }
                     }
                 }
             }
-        };
-        if parallel_elementwise(grad_input.len() * k * k) {
-            grad_input
-                .par_chunks_mut(h * w)
-                .enumerate()
-                .for_each(fold_plane);
-        } else {
-            grad_input
-                .chunks_mut(h * w)
-                .enumerate()
-                .for_each(fold_plane);
         }
     }
 
-    /// [`Unfold::col2im`] in the wide layout: each column row of an example is added back onto
-    /// its input plane as one contiguous run.
-    fn col2im_wide(&self, cols: &[f32], grad_input: &mut [f32], batch: usize) {
+    /// [`Unfold::fold_plane`] in the wide layout: each column row is added back as one
+    /// contiguous run.
+    fn fold_plane_wide(&self, cols: &[f32], batch: usize, (b, c): (usize, usize), dx: &mut [f32]) {
         let (h, w, k) = (self.input.height, self.input.width, self.kernel);
-        let (plane, len, channels) = (
-            self.positions(),
-            batch * self.positions(),
-            self.input.channels,
-        );
-        let fold_plane = |(bc, dx): (usize, &mut [f32])| {
-            let (b, c) = (bc / channels, bc % channels);
-            dx.fill(0.0);
-            for r in c * k * k..(c + 1) * k * k {
-                let (start, inside) = self.wide_run(r);
-                let start = start - c * h * w;
-                let src = &cols[r * len + b * plane..][..inside];
-                for (d, &v) in dx[start..start + inside].iter_mut().zip(src) {
-                    *d += v;
-                }
+        let (plane, len) = (self.positions(), batch * self.positions());
+        for r in c * k * k..(c + 1) * k * k {
+            let (start, inside) = self.wide_run(r);
+            let start = start - c * h * w;
+            let src = &cols[r * len + b * plane..][..inside];
+            for (d, &v) in dx[start..start + inside].iter_mut().zip(src) {
+                *d += v;
             }
-        };
-        if parallel_elementwise(grad_input.len() * k * k) {
-            grad_input
-                .par_chunks_mut(h * w)
-                .enumerate()
-                .for_each(fold_plane);
-        } else {
-            grad_input
-                .chunks_mut(h * w)
-                .enumerate()
-                .for_each(fold_plane);
         }
+    }
+}
+
+/// Calls `f` with each `len`-long chunk of `buf` and its index, spread over the thread pool
+/// when `parallel`.
+fn for_each_chunk<F>(buf: &mut [f32], len: usize, parallel: bool, f: F)
+where
+    F: Fn((usize, &mut [f32])) + Sync + Send,
+{
+    if parallel {
+        buf.par_chunks_mut(len).enumerate().for_each(f);
+    } else {
+        buf.chunks_mut(len).enumerate().for_each(f);
     }
 }
 

@@ -71,12 +71,18 @@ impl Fixture {
     /// `gped run run.toml --data-dir data --out OUT TINY extra`, checked to leave every file
     /// that existed as it was.
     pub fn run_into(&self, out: &Path, extra: &[&str]) -> Output {
-        let (config, data) = (self.config(), self.data());
+        self.run_with_data(out, &self.data(), extra)
+    }
+
+    /// `gped run run.toml --data-dir DATA --out OUT TINY extra`, checked to leave every file
+    /// that existed as it was.
+    pub fn run_with_data(&self, out: &Path, data: &Path, extra: &[&str]) -> Output {
+        let config = self.config();
         let mut args = vec![
             "run",
             s(&config),
             "--data-dir",
-            s(&data),
+            s(data),
             "--out",
             s(out),
             "--quiet",
