@@ -38,7 +38,9 @@ pub fn evaluate_run(opts: &EvalOptions) -> Result<EvalOutput> {
     let data_dir = run.config.data.resolve_dir(opts.data_dir.as_deref());
     let test = run.test_set(&data_dir)?;
     let ood = load_ood_set(&run, opts.ood.as_deref(), &data_dir)?;
-    let (teacher, students) = model_outputs(&mut run, &test, ood.as_ref());
+    // On a worker of the thread pool, so the layers' parallel loops start hot (as the
+    // distillation loop does; entered from the main thread, each hands its work over cold).
+    let (teacher, students) = rayon::scope(|_| model_outputs(&mut run, &test, ood.as_ref()));
     let results = summarise(&run, &test, ood.as_ref(), &teacher, &students);
     let out_dir = opts
         .out
