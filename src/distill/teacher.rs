@@ -25,8 +25,9 @@ const TWIN_MIN_MACS_PER_PARAM: usize = 50;
 /// The teacher network, its SGLD sampler and the buffers of one step.
 pub struct Teacher {
     pub net: Network,
-    /// A second copy of the network (same weights at every `predict` that uses it), so that
-    /// predictions on a large batch run as two halves on two threads.
+    /// A second copy of the network (its weights synchronised each time it is used), so that
+    /// predictions on a large batch, and the SGLD gradient when asked, run as two halves on
+    /// two threads.
     twin: Network,
     /// Multiply-adds of one example's forward pass.
     macs_per_example: usize,
