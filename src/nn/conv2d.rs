@@ -19,7 +19,7 @@ use std::ops::Range;
 use rand::Rng;
 use rayon::prelude::*;
 
-use super::gemm::{matmul, parallel_elementwise};
+use super::gemm::{for_each_chunk, matmul, parallel_elementwise};
 use super::im2col::Unfold;
 use super::init::{torch_default_bias, torch_default_weight};
 use super::pool::{max_pool_plane, route_plane};
@@ -204,11 +204,7 @@ impl Conv2d {
                         }
                     }
                 };
-                if parallel {
-                    y.par_chunks_mut(size).enumerate().for_each(copy_example);
-                } else {
-                    y.chunks_mut(size).enumerate().for_each(copy_example);
-                }
+                for_each_chunk(y, size, parallel, copy_example);
             }
         }
     }

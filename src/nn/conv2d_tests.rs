@@ -166,24 +166,27 @@ fn gradients_match_finite_differences() {
     }
 }
 
+/// Finite differences (60 sampled coordinates) of a layer too large to check whole, asserting
+/// first that it unfolds `chunk` examples at a time.
+fn check_sampled(
+    seed: u64,
+    (input, out_ch, k, s, pad, batch): (Shape, usize, usize, usize, usize, usize),
+    chunk: usize,
+) -> crate::nn::gradcheck::CheckReport {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut ps = ParamSet::new();
+    let mut conv = Conv2d::new(&mut ps, "conv", input, out_ch, k, s, pad);
+    assert_eq!(conv.chunk_examples(batch), chunk);
+    conv.init(&mut ps.values, &mut rng);
+    let x = random_vec(&mut rng, batch * input.size(), -1.0, 1.0);
+    let reference = |p: &[f64], x: &[f64]| reference(p, 0, x, input, out_ch, k, s, pad);
+    check_layer_sampled(&mut conv, &ps.values, &x, batch, true, &reference, 60)
+}
+
 #[test]
 fn large_batch_takes_parallel_paths_and_matches() {
     // im2col columns 27 x (16*256) = 110k scalars: above the rayon threshold.
-    let mut rng = SmallRng::seed_from_u64(22);
-    let (input, out_ch, k, s, pad, batch) = (Shape::image(3, 16, 16), 5, 3, 1, 1, 16);
-    let mut ps = ParamSet::new();
-    let mut conv = Conv2d::new(&mut ps, "conv", input, out_ch, k, s, pad);
-    conv.init(&mut ps.values, &mut rng);
-    let x = random_vec(&mut rng, batch * input.size(), -1.0, 1.0);
-    let rep = check_layer_sampled(
-        &mut conv,
-        &ps.values,
-        &x,
-        batch,
-        true,
-        &|p, x| reference(p, 0, x, input, out_ch, k, s, pad),
-        60,
-    );
+    let rep = check_sampled(22, (Shape::image(3, 16, 16), 5, 3, 1, 1, 16), 16);
     eprintln!("conv large: {rep:?}");
 }
 
@@ -191,22 +194,7 @@ fn large_batch_takes_parallel_paths_and_matches() {
 fn batch_split_into_chunks_matches() {
     // 3x40x40, k3, pad 1: 27 * 1600 * 4 B = 172.8 KB of columns per example, so 512 KiB
     // chunks hold 3 examples and a batch of 5 runs as 3 + 2.
-    let mut rng = SmallRng::seed_from_u64(24);
-    let (input, out_ch, k, s, pad, batch) = (Shape::image(3, 40, 40), 2, 3, 1, 1, 5);
-    let mut ps = ParamSet::new();
-    let mut conv = Conv2d::new(&mut ps, "conv", input, out_ch, k, s, pad);
-    assert_eq!(conv.chunk_examples(batch), 3);
-    conv.init(&mut ps.values, &mut rng);
-    let x = random_vec(&mut rng, batch * input.size(), -1.0, 1.0);
-    let rep = check_layer_sampled(
-        &mut conv,
-        &ps.values,
-        &x,
-        batch,
-        true,
-        &|p, x| reference(p, 0, x, input, out_ch, k, s, pad),
-        60,
-    );
+    let rep = check_sampled(24, (Shape::image(3, 40, 40), 2, 3, 1, 1, 5), 3);
     eprintln!("conv chunked: {rep:?}");
 }
 

@@ -11,6 +11,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gemm::Parallelism;
+use rayon::prelude::*;
 
 /// Smallest product (m * n * k multiply-adds) that is split across threads. Measured with the
 /// ignored test `gemm_threads_timing` on the 2-vCPU AMD EPYC development machine (AVX-512, one
@@ -64,6 +65,19 @@ pub fn threads() -> usize {
 /// the fork-join (a few microseconds), i.e. about 64k scalars.
 pub(crate) fn parallel_elementwise(elems: usize) -> bool {
     elems >= 1 << 16 && threads() > 1
+}
+
+/// Calls `f` with each `len`-long chunk of `buf` and its index, spread over the thread pool
+/// when `parallel`.
+pub(crate) fn for_each_chunk<F>(buf: &mut [f32], len: usize, parallel: bool, f: F)
+where
+    F: Fn((usize, &mut [f32])) + Sync + Send,
+{
+    if parallel {
+        buf.par_chunks_mut(len).enumerate().for_each(f);
+    } else {
+        buf.chunks_mut(len).enumerate().for_each(f);
+    }
 }
 
 fn parallelism(m: usize, n: usize, k: usize) -> Parallelism {

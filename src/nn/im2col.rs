@@ -16,10 +16,8 @@
 
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 use super::Shape;
-use super::gemm::parallel_elementwise;
+use super::gemm::{for_each_chunk, parallel_elementwise};
 
 /// The geometry of a square-kernel convolution over one example shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,19 +226,6 @@ impl Unfold {
                 *d += v;
             }
         }
-    }
-}
-
-/// Calls `f` with each `len`-long chunk of `buf` and its index, spread over the thread pool
-/// when `parallel`.
-fn for_each_chunk<F>(buf: &mut [f32], len: usize, parallel: bool, f: F)
-where
-    F: Fn((usize, &mut [f32])) + Sync + Send,
-{
-    if parallel {
-        buf.par_chunks_mut(len).enumerate().for_each(f);
-    } else {
-        buf.chunks_mut(len).enumerate().for_each(f);
     }
 }
 

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::gemm::parallel_elementwise;
+use super::gemm::{for_each_chunk, parallel_elementwise};
 use super::pool2x2;
 use super::scratch::prefix;
 use super::{Layer, Shape};
@@ -173,11 +173,8 @@ impl Layer for MaxPool2d {
             let at = p * out_plane..(p + 1) * out_plane;
             route_plane(&grad_output[at.clone()], &argmax[at], d);
         };
-        if parallel_elementwise(dx.len()) {
-            dx.par_chunks_mut(in_plane).enumerate().for_each(route);
-        } else {
-            dx.chunks_mut(in_plane).enumerate().for_each(route);
-        }
+        let parallel = parallel_elementwise(dx.len());
+        for_each_chunk(dx, in_plane, parallel, route);
     }
 }
 
