@@ -5,7 +5,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gped::nn::{GaussianStream, ParamSet};
+use gped::base::GaussianStream;
+use gped::nn::ParamSet;
 use gped::optim::{Adam, AdamConfig, Optimizer};
 use gped::sampler::{Sgld, SgldConfig};
 

@@ -3,9 +3,9 @@
 //! `eval.every` steps, never storing a sample. The means are the Monte Carlo estimates of the
 //! posterior predictive p(y|x,D) and the expected entropy E[H[p(y|x,theta)]].
 
-use crate::checkpoint::{StateReader, StateWriter, Stateful};
-use crate::io::write_atomic;
-use crate::metrics::entropy;
+use crate::base::write_atomic;
+use crate::base::{StateReader, StateWriter, Stateful};
+use crate::expectation::entropy;
 use crate::{Error, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;

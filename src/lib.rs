@@ -9,16 +9,15 @@
 //! `nn` (the small NN engine), `model` (teacher and student architectures), `optim` (the students'
 //! optimisers), `sampler` (SGLD), `config` (a run's settings).
 
+pub mod base;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod distill;
 pub mod ensemble;
-pub mod error;
 pub mod eval;
 pub mod expectation;
-pub mod io;
 pub mod metrics;
 pub mod model;
 pub mod nn;
@@ -26,4 +25,4 @@ pub mod optim;
 pub mod sampler;
 pub mod uncertainty;
 
-pub use error::{Error, Result};
+pub use base::{Error, Result};

@@ -13,8 +13,6 @@ fn ln(p: f64) -> f64 {
     p.max(PROB_FLOOR).ln()
 }
 
-pub use crate::nn::loss::entropy;
-
 /// Mean negative log-likelihood and accuracy of `probs` `[n, k]` on `labels` `[n]`.
 pub fn nll_and_accuracy(probs: &[f32], labels: &[u8], k: usize) -> (f64, f64) {
     let n = labels.len();
@@ -99,14 +97,6 @@ pub fn mean_abs_error(a: &[f32], b: &[f32]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn entropy_of_known_distributions() {
-        // Uniform over 4: ln 4. A point mass: 0 (0 log 0 = 0). [1/2, 1/4, 1/4]: 1.5 ln 2.
-        assert!((entropy(&[0.25; 4]) - 4f64.ln()).abs() < 1e-7);
-        assert_eq!(entropy(&[1.0, 0.0, 0.0]), 0.0);
-        assert!((entropy(&[0.5, 0.25, 0.25]) - 1.5 * 2f64.ln()).abs() < 1e-7);
-    }
 
     #[test]
     fn hand_computed_two_input_case() {

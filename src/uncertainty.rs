@@ -10,7 +10,7 @@
 //! knowledge uncertainty can come out slightly negative; it is not clipped.
 
 use crate::ensemble::Ensemble;
-use crate::metrics::entropy;
+use crate::expectation::entropy;
 
 /// Per-input uncertainties in nats, each `[n]`. `aleatoric` and `knowledge` are `None` when no
 /// expected-entropy estimate is available (a predictive student without an entropy student).

@@ -8,7 +8,8 @@
 mod common;
 
 use common::cli::{assert_fails_with, run_untouched, s};
-use gped::checkpoint::{self, Checkpoint, Header, StateWriter, Stateful};
+use gped::base::{StateWriter, Stateful};
+use gped::checkpoint::{self, Checkpoint, Header};
 use gped::config::RunConfig;
 use gped::distill::{self, RunState};
 use std::path::{Path, PathBuf};

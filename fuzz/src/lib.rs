@@ -2,7 +2,8 @@
 //! `checkpoint` target loads fuzzed checkpoints into, and a valid checkpoint of it (the seed of
 //! that target's corpus).
 
-use gped::checkpoint::{self, Checkpoint, Header, StateWriter, Stateful};
+use gped::base::{StateWriter, Stateful};
+use gped::checkpoint::{self, Checkpoint, Header};
 use gped::config::{RunConfig, ValidConfig};
 use gped::data::Dataset;
 use gped::distill::{RunData, RunState};

@@ -3,9 +3,9 @@
 //! at, the run's config as TOML, and how many bytes of `metrics.jsonl` it covers. Written
 //! atomically: a crash while writing leaves the previous checkpoint in place.
 
-use super::state::{StateReader, StateWriter};
+use crate::base::write_atomic;
+use crate::base::{StateReader, StateWriter};
 use crate::config::RunConfig;
-use crate::io::write_atomic;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -133,7 +133,7 @@ mod tests {
         let mut next = StateWriter::new();
         next.f32s("w", &[3.0, 4.0]);
         let bytes = next.to_bytes().unwrap();
-        let err = crate::io::write_atomic_with(&path, |f| {
+        let err = crate::base::write_atomic_with(&path, |f| {
             std::io::Write::write_all(f, &bytes[..bytes.len() / 2])?;
             Err(std::io::Error::other("killed"))
         })

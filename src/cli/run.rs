@@ -78,7 +78,7 @@ fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
     } else {
         Recorder::check_fresh(&out)?;
     }
-    let data_dir = valid.data.resolve_dir(args.data_dir.as_deref());
+    let data_dir = crate::data::resolve_data_dir(valid.data.explicit_dir(args.data_dir.as_deref()));
     let data = distill::prepare::prepare(&valid, &data_dir)?;
     if args.force {
         Recorder::remove_old(&out)?;
@@ -126,7 +126,7 @@ fn resume(args: &RunArgs, dir: &Path, control: &Control) -> Result<RunSummary> {
     }
     let valid: ValidConfig = given.validate()?;
     crate::nn::gemm::init_threads(valid.threads);
-    let data_dir = valid.data.resolve_dir(args.data_dir.as_deref());
+    let data_dir = crate::data::resolve_data_dir(valid.data.explicit_dir(args.data_dir.as_deref()));
     let data = distill::prepare::prepare(&valid, &data_dir)?;
     // The state is loaded (and checked) before the run folder is touched.
     let state = RunState::resume(&valid, &data, &checkpoint)?;

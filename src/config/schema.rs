@@ -90,10 +90,11 @@ impl Default for DataConfig {
 }
 
 impl DataConfig {
-    /// The folder holding the datasets: `flag` (the `--data-dir` flag) when given, else `dir`
-    /// when set, else `$GPED_DATA_DIR`, else `./data`.
-    pub fn resolve_dir(&self, flag: Option<&Path>) -> PathBuf {
-        crate::data::resolve_data_dir(flag.or(self.configured_dir()))
+    /// The folder named for the datasets: `flag` (the `--data-dir` flag) when given, else
+    /// `dir` when set. `None` leaves the choice to `data::resolve_data_dir`
+    /// (`$GPED_DATA_DIR`, else `./data`).
+    pub fn explicit_dir<'a>(&'a self, flag: Option<&'a Path>) -> Option<&'a Path> {
+        flag.or(self.configured_dir())
     }
 
     /// `dir`, unless it is empty.
@@ -383,12 +384,12 @@ mod tests {
     #[test]
     fn data_dir_flag_beats_the_configured_dir() {
         let mut d = DataConfig::default();
-        assert_eq!(d.configured_dir(), None);
+        assert_eq!(d.explicit_dir(None), None);
         d.dir = PathBuf::from("/cfg");
         assert_eq!(
-            d.resolve_dir(Some(Path::new("/flag"))),
-            PathBuf::from("/flag")
+            d.explicit_dir(Some(Path::new("/flag"))),
+            Some(Path::new("/flag"))
         );
-        assert_eq!(d.resolve_dir(None), PathBuf::from("/cfg"));
+        assert_eq!(d.explicit_dir(None), Some(Path::new("/cfg")));
     }
 }

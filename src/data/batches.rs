@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::checkpoint::{StateReader, StateWriter, Stateful};
+use crate::base::{StateReader, StateWriter, Stateful};
 use crate::{Error, Result};
 
 /// An endless stream of example indices in shuffled epochs, from its own seed (so that the

@@ -14,7 +14,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
-use crate::nn::gaussian;
+use crate::base::gaussian;
 use crate::{Error, Result};
 
 /// Gaussian noise added to every distillation input.

@@ -18,9 +18,10 @@
 use super::evaluate::{TestMetrics, add_teacher_sample, test_metrics};
 use super::prepare::RunData;
 use super::record::Recorder;
-use super::seeds;
 use super::state::{RunState, Timings};
-use crate::checkpoint::{self, Checkpoint, Header, StateWriter, Stateful};
+use crate::base::seeds;
+use crate::base::{StateWriter, Stateful};
+use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::ValidConfig;
 use crate::data::{DistillPool, InputNoise};
 use crate::nn::weights;

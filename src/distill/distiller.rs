@@ -4,10 +4,10 @@
 //! depends only on theta_t's recorded values, it can run concurrently with the teacher's next
 //! SGLD step (and due students with each other) without changing any result.
 
-use super::seeds;
 use super::student::Student;
 use super::teacher::Teacher;
-use crate::checkpoint::{StateReader, StateWriter, Stateful};
+use crate::base::seeds;
+use crate::base::{StateReader, StateWriter, Stateful};
 use crate::data::DistillPool;
 use crate::{Error, Result};
 use rand::SeedableRng;

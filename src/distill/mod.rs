@@ -7,7 +7,6 @@ pub mod distiller;
 pub mod evaluate;
 pub mod prepare;
 pub mod record;
-pub mod seeds;
 pub mod state;
 pub mod student;
 pub mod teacher;

@@ -3,7 +3,7 @@
 //! teacher's seeded subset D of n examples, the occluded test split, and an optional
 //! out-of-distribution test set.
 
-use super::seeds;
+use crate::base::seeds;
 use crate::config::ValidConfig;
 use crate::data::{ChecksumPolicy, Dataset, Split, load, occlude, teacher_subset};
 use crate::{Error, Result};

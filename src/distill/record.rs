@@ -5,8 +5,8 @@
 //! its last checkpoint (`checkpoint.safetensors`). Progress goes to the terminal as a bar with
 //! ETA, or as plain lines when stderr is not a terminal.
 
+use crate::base::write_atomic;
 use crate::config::RunConfig;
-use crate::io::write_atomic;
 use crate::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;

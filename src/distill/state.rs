@@ -8,10 +8,11 @@
 
 use super::distiller::Distiller;
 use super::prepare::RunData;
-use super::seeds;
 use super::student::Student;
 use super::teacher::Teacher;
-use crate::checkpoint::{Checkpoint, StateReader, StateWriter, Stateful};
+use crate::base::seeds;
+use crate::base::{StateReader, StateWriter, Stateful};
+use crate::checkpoint::Checkpoint;
 use crate::config::ValidConfig;
 use crate::data::EpochSampler;
 use crate::ensemble::Ensemble;

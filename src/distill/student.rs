@@ -3,7 +3,7 @@
 //! targets with its estimator (U_s or U_o) and takes one Adam step on its loss (Eq. 8).
 
 use crate::Result;
-use crate::checkpoint::{StateReader, StateWriter, Stateful};
+use crate::base::{StateReader, StateWriter, Stateful};
 use crate::config::Arch;
 use crate::config::{Estimator as EstimatorChoice, StudentConfig, Target};
 use crate::expectation::{

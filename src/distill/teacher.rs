@@ -2,7 +2,7 @@
 //! one minibatch step at a time, and whose predictive probabilities p(y|x,theta_t) at the
 //! current sample feed the students' targets and the test-set ensemble.
 
-use crate::checkpoint::{StateReader, StateWriter, Stateful};
+use crate::base::{StateReader, StateWriter, Stateful};
 use crate::config::ValidConfig;
 use crate::data::Dataset;
 use crate::model::{ModelSpec, build};

@@ -35,7 +35,8 @@ pub struct EvalOutput {
 pub fn evaluate_run(opts: &EvalOptions) -> Result<EvalOutput> {
     let mut run = RunFolder::open(&opts.run_dir)?;
     crate::nn::gemm::set_threads(run.config.threads);
-    let data_dir = run.config.data.resolve_dir(opts.data_dir.as_deref());
+    let data_dir =
+        crate::data::resolve_data_dir(run.config.data.explicit_dir(opts.data_dir.as_deref()));
     let test = run.test_set(&data_dir)?;
     let ood = load_ood_set(&run, opts.ood.as_deref(), &data_dir)?;
     // On a worker of the thread pool, so the layers' parallel loops start hot (as the

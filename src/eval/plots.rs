@@ -10,7 +10,7 @@ use super::figures::{
     Figure, Histograms, Learning, MAX_POINTS, Points, Reliability, Roc, SANS, Scatter,
 };
 use super::results::{EvalResults, ModelOutputs};
-use crate::io::write_atomic;
+use crate::base::write_atomic;
 use crate::{Error, Result};
 use plotters::prelude::*;
 use std::path::Path;

@@ -22,7 +22,7 @@
 use super::ood::DetectionScores;
 use super::plots::PlotFile;
 use super::results::{EvalResults, ModelResults};
-use crate::io::write_atomic;
+use crate::base::write_atomic;
 use crate::{Error, Result};
 use std::fmt::Write;
 use std::path::Path;

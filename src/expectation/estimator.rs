@@ -3,7 +3,7 @@
 //! running mean over the samples seen at x_i, one slot per pool index (memory linear in |D'|).
 
 use crate::Result;
-use crate::checkpoint::{StateReader, StateWriter, Stateful};
+use crate::base::{StateReader, StateWriter, Stateful};
 use crate::data::NO_SLOT;
 
 /// Turns the current sample's values at a batch of pool inputs into the student's targets.

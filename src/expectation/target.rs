@@ -69,7 +69,7 @@ impl PosteriorExpectation for ExpectedEntropy {
     }
 
     fn value(&self, probs: &[f32], classes: usize, out: &mut [f32]) {
-        loss::entropy_rows(probs, classes, out);
+        super::entropy_rows(probs, classes, out);
     }
 
     fn predict(&self, raw: &[f32], out: &mut [f32]) {

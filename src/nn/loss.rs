@@ -109,30 +109,9 @@ pub fn log_softmax_rows(logits: &[f32], k: usize, out: &mut [f32]) {
     }
 }
 
-/// Entropy -sum_y p_y ln p_y of each row of `probs` `[batch, k]` into `out` `[batch]`, with
-/// 0 ln 0 = 0.
-///
-/// # Panics
-/// If `probs.len()` is not `out.len() * k`.
-pub fn entropy_rows(probs: &[f32], k: usize, out: &mut [f32]) {
-    assert_eq!(
-        probs.len(),
-        out.len() * k,
-        "probs must be [batch, k] with batch = out.len()"
-    );
-    for (p, h) in probs.chunks_exact(k).zip(out.iter_mut()) {
-        *h = entropy(p) as f32;
-    }
-}
-
-/// Entropy -sum_y p_y ln p_y of one probability vector, in f64, with 0 ln 0 = 0.
-pub fn entropy(p: &[f32]) -> f64 {
-    -p.iter().map(|&p| xlnx(p as f64)).sum::<f64>()
-}
-
 /// x ln x with 0 ln 0 = 0.
 #[inline]
-fn xlnx(x: f64) -> f64 {
+pub(crate) fn xlnx(x: f64) -> f64 {
     if x > 0.0 { x * x.ln() } else { 0.0 }
 }
 

@@ -1,10 +1,9 @@
 //! gped's small neural-network engine: parameters, layers with explicit backward passes,
-//! losses on network outputs, and the GEMM and random-number kernels they stand on.
+//! losses on network outputs, and the GEMM kernels they stand on.
 
 pub mod conv2d;
 pub mod dropout;
 pub mod flatten;
-pub mod gaussian;
 pub mod gemm;
 mod im2col;
 pub mod init;
@@ -17,7 +16,6 @@ pub mod pool;
 mod pool2x2;
 pub mod relu;
 mod scratch;
-pub(crate) mod simd;
 pub mod weights;
 
 #[cfg(test)]
@@ -26,7 +24,6 @@ mod gradcheck;
 pub use conv2d::Conv2d;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
-pub use gaussian::GaussianStream;
 pub use gemm::{matmul, set_threads};
 pub use layer::{Layer, Shape};
 pub use linear::Linear;

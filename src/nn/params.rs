@@ -5,7 +5,7 @@
 //! into the matching torch module.
 
 use crate::Result;
-use crate::checkpoint::{StateReader, StateWriter, Stateful};
+use crate::base::{StateReader, StateWriter, Stateful};
 use std::ops::Range;
 
 /// Name, shape and place in the flat buffer of one parameter tensor.

@@ -10,7 +10,7 @@
 
 #[cfg(test)]
 use super::pool::first_max;
-use super::simd::{Level, level};
+use crate::base::simd::Level;
 
 /// Pools a plane whose rows lie `row_stride` values apart in `x`: `y` (`[y.len() / out_w,
 /// out_w]`) gets the maximum of `x + bias` over each 2x2 window, `arg` its offset in `x`.
@@ -31,8 +31,8 @@ pub(crate) fn pool_plane(
         u32::try_from(x.len()).is_ok(),
         "2x2 pool: plane too large for u32 offsets"
     );
-    match level() {
-        // SAFETY: `level` found the features the function enables on this CPU.
+    match Level::detected() {
+        // SAFETY: `Level::detected` found the features the function enables on this CPU.
         #[cfg(target_arch = "x86_64")]
         Level::Avx512 => unsafe { plane_avx512(x, row_stride, out_w, bias, y, arg) },
         _ => for_each_row(x, row_stride, out_w, y, arg, |rows, y, arg| {

@@ -3,7 +3,7 @@
 //! loads into the matching torch module. Loading checks every name and shape.
 
 use super::params::ParamSet;
-use crate::io::write_atomic;
+use crate::base::write_atomic;
 use crate::{Error, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;

@@ -14,10 +14,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Optimizer;
-use crate::checkpoint::{StateReader, StateWriter, Stateful};
-use crate::error::{Error, Result};
+use crate::base::simd::simd_kernel;
+use crate::base::{StateReader, StateWriter, Stateful};
 use crate::nn::ParamSet;
-use crate::nn::simd::{self, Level};
+use crate::{Error, Result};
 
 /// Values per parallel task.
 const PAR_CHUNK: usize = 16 * 1024;
@@ -200,29 +200,15 @@ impl Optimizer for Adam {
     }
 }
 
-/// One thread's share, with the widest SIMD the CPU has.
-fn adam_update(values: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], s: AdamScalars) {
-    match simd::level() {
-        // SAFETY: `level` found the features the function enables on this CPU.
-        #[cfg(target_arch = "x86_64")]
-        Level::Avx512 => unsafe { adam_avx512(values, grads, m, v, s) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Level::Avx2 => unsafe { adam_avx2(values, grads, m, v, s) },
-        _ => adam_body(values, grads, m, v, s),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-fn adam_avx512(values: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], s: AdamScalars) {
-    adam_body(values, grads, m, v, s)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn adam_avx2(values: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], s: AdamScalars) {
-    adam_body(values, grads, m, v, s)
+simd_kernel! {
+    /// One thread's share, with the widest SIMD the CPU has.
+    fn adam_update / adam_update_at_level(
+        values: &mut [f32],
+        grads: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        s: AdamScalars,
+    ) = adam_body;
 }
 
 /// The fused update of one slice (all four slices have the same length).

@@ -2,6 +2,7 @@
 //! algorithm, and of its fused kernel's reproducibility.
 
 use super::*;
+use crate::base::simd::Level;
 
 // Reference (python3, pure f64; torch is not installed here). Script:
 // # Reference for gped's Adam: torch.optim.Adam's documented algorithm
@@ -217,6 +218,24 @@ fn same_bits_for_any_number_of_threads_and_simd_level() {
             r.iter()
                 .zip(&q.values)
                 .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+    }
+    // Each SIMD level this CPU has, called directly, against the same portable body.
+    for level in Level::available() {
+        let mut adam = Adam::new(config).unwrap();
+        let mut r = p.clone();
+        let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
+        for _ in 0..2 {
+            adam.steps += 1;
+            let s = adam.scalars();
+            adam_update_at_level(level, &mut r.values, &r.grads, &mut m, &mut v, s);
+        }
+        assert!(
+            r.values
+                .iter()
+                .zip(&q.values)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{level:?}"
         );
     }
 }

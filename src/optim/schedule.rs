@@ -2,7 +2,7 @@
 //! (MNIST) or 400 (CIFAR-10): PyTorch's `StepLR(step_size, gamma = 0.5)`.
 
 use super::Optimizer;
-use crate::error::{Error, Result};
+use crate::{Error, Result};
 
 /// `lr(epoch) = base_lr * gamma^floor(epoch / step_size)`, PyTorch's `StepLR` in closed form.
 /// ("epoch" is whatever unit the caller counts; the paper counts epochs.)

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::Optimizer;
-use crate::error::{Error, Result};
 use crate::nn::ParamSet;
+use crate::{Error, Result};
 
 /// Settings of SGD.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -7,18 +7,18 @@
 //! in [`ParamSet::grads`]) and N the training-set size, so N g_bar estimates the full-data NLL
 //! gradient. The update is one fused pass over the flat parameter and gradient buffers: noise is
 //! drawn on the fly, a small stack block at a time, from a counter-based
-//! [`GaussianStream`](crate::nn::GaussianStream), and long buffers are split over rayon's
+//! [`GaussianStream`](crate::base::GaussianStream), and long buffers are split over rayon's
 //! threads. Noise value i of a step depends only on the seed and on (step, i), so the result is
 //! bit-identical for any number of threads.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{StateReader, StateWriter, Stateful};
-use crate::error::{Error, Result};
+use crate::base::gaussian::{self, GaussianStream};
+use crate::base::simd::simd_kernel;
+use crate::base::{StateReader, StateWriter, Stateful};
 use crate::nn::ParamSet;
-use crate::nn::gaussian::{self, GaussianStream};
-use crate::nn::simd::{self, Level};
+use crate::{Error, Result};
 
 /// Values per fused block: the noise for them lives in a stack buffer (1 KiB) and stays in L1.
 const FUSED_BLOCK: usize = 256;
@@ -163,35 +163,15 @@ pub fn sgld_update(
     }
 }
 
-/// One thread's share, with the widest SIMD the CPU has.
-fn sgld_update_serial(
-    values: &mut [f32],
-    grads: &[f32],
-    coeffs: SgldCoefficients,
-    key: u64,
-    start: u64,
-) {
-    match simd::level() {
-        // SAFETY: `level` found the features the function enables on this CPU.
-        #[cfg(target_arch = "x86_64")]
-        Level::Avx512 => unsafe { sgld_avx512(values, grads, coeffs, key, start) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Level::Avx2 => unsafe { sgld_avx2(values, grads, coeffs, key, start) },
-        _ => sgld_body(values, grads, coeffs, key, start),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-fn sgld_avx512(values: &mut [f32], grads: &[f32], coeffs: SgldCoefficients, key: u64, start: u64) {
-    sgld_body(values, grads, coeffs, key, start)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn sgld_avx2(values: &mut [f32], grads: &[f32], coeffs: SgldCoefficients, key: u64, start: u64) {
-    sgld_body(values, grads, coeffs, key, start)
+simd_kernel! {
+    /// One thread's share, with the widest SIMD the CPU has.
+    fn sgld_update_serial / sgld_update_at_level(
+        values: &mut [f32],
+        grads: &[f32],
+        coeffs: SgldCoefficients,
+        key: u64,
+        start: u64,
+    ) = sgld_body;
 }
 
 /// The fused loop: a stack block of noise, then the update of the same block.

@@ -2,7 +2,8 @@
 //! the chain samples a known Gaussian posterior.
 
 use super::*;
-use crate::nn::gaussian::normal_at;
+use crate::base::gaussian::normal_at;
+use crate::base::simd::Level;
 
 fn param_set(values: Vec<f32>, grads: Vec<f32>) -> ParamSet {
     let mut p = ParamSet::new();
@@ -91,7 +92,7 @@ fn same_bits_for_any_number_of_threads() {
 }
 
 #[test]
-fn simd_paths_give_the_same_bits_as_the_scalar_body() {
+fn every_simd_level_gives_the_bits_of_the_portable_body() {
     let n = 5000 + 7;
     let values: Vec<f32> = (0..n).map(|i| (i as f32).sin()).collect();
     let grads: Vec<f32> = (0..n).map(|i| (i as f32).cos()).collect();
@@ -105,12 +106,15 @@ fn simd_paths_give_the_same_bits_as_the_scalar_body() {
     let mut dispatched = values.clone();
     sgld_update_serial(&mut dispatched, &grads, c, 5, 64);
     assert_eq!(scalar, dispatched);
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    for level in Level::available() {
         let mut v = values.clone();
-        // SAFETY: features detected above.
-        unsafe { sgld_avx2(&mut v, &grads, c, 5, 64) };
-        assert_eq!(scalar, v);
+        sgld_update_at_level(level, &mut v, &grads, c, 5, 64);
+        assert!(
+            v.iter()
+                .zip(&scalar)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{level:?}"
+        );
     }
 }
 

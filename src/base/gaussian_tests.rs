@@ -2,6 +2,7 @@
 //! (moments, tail mass, Kolmogorov-Smirnov), and reproducibility under any split.
 
 use super::*;
+use crate::base::simd::Level;
 
 /// erfc(x) in f64: Numerical Recipes in C (2nd ed., section 6.2) `erfcc`, a Chebyshev fit with
 /// fractional error below 1.2e-7 everywhere.
@@ -240,30 +241,21 @@ fn split_and_parallel_fills_equal_one_fill() {
 }
 
 #[test]
-fn simd_paths_give_the_same_bits_as_the_scalar_body() {
+fn every_simd_level_gives_the_bits_of_the_portable_body() {
     let n = 4096 + 13;
     let mut scalar = vec![0.0f32; n];
     fill_at_body(0xDEAD_BEEF, 3, &mut scalar);
     let mut dispatched = vec![0.0f32; n];
     fill_at(0xDEAD_BEEF, 3, &mut dispatched);
     assert_eq!(scalar, dispatched);
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            let mut v = vec![0.0f32; n];
-            // SAFETY: features detected above.
-            unsafe { fill_at_avx2(0xDEAD_BEEF, 3, &mut v) };
-            assert_eq!(scalar, v);
-        }
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-        {
-            let mut v = vec![0.0f32; n];
-            // SAFETY: features detected above.
-            unsafe { fill_at_avx512(0xDEAD_BEEF, 3, &mut v) };
-            assert_eq!(scalar, v);
-        }
+    for level in Level::available() {
+        let mut v = vec![0.0f32; n];
+        fill_at_level(level, 0xDEAD_BEEF, 3, &mut v);
+        assert!(
+            v.iter()
+                .zip(&scalar)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{level:?}"
+        );
     }
 }

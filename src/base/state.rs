@@ -5,7 +5,7 @@
 //! Scalars live in the file's string metadata; f64 values are written with Rust's shortest
 //! round-trip formatting, so they read back bit for bit.
 
-use crate::{Error, Result};
+use super::error::{Error, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! target, fsync the folder. A crash or error mid-write leaves any previous file intact and no
 //! partial file.
 
-use crate::{Error, Result};
+use super::error::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -18,7 +18,7 @@
 
 use rayon::prelude::*;
 
-use super::simd::{self, Level};
+use super::simd::simd_kernel;
 
 /// Values per block: 16 Box-Muller pairs, stored as 16 cosine then 16 sine values.
 pub const BLOCK: usize = 32;
@@ -160,31 +160,11 @@ pub(crate) fn fill_at_body(key: u64, start: u64, out: &mut [f32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-fn fill_at_avx512(key: u64, start: u64, out: &mut [f32]) {
-    fill_at_body(key, start, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn fill_at_avx2(key: u64, start: u64, out: &mut [f32]) {
-    fill_at_body(key, start, out)
-}
-
-/// Writes values `start .. start + out.len()` of the standard-normal stream with key `key`.
-/// The result depends only on `(key, start + j)` for each `out[j]`: any split of a range into
-/// pieces gives the same values as one call.
-pub fn fill_at(key: u64, start: u64, out: &mut [f32]) {
-    match simd::level() {
-        // SAFETY: `level` found the features the function enables on this CPU.
-        #[cfg(target_arch = "x86_64")]
-        Level::Avx512 => unsafe { fill_at_avx512(key, start, out) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Level::Avx2 => unsafe { fill_at_avx2(key, start, out) },
-        _ => fill_at_body(key, start, out),
-    }
+simd_kernel! {
+    /// Writes values `start .. start + out.len()` of the standard-normal stream with key `key`.
+    /// The result depends only on `(key, start + j)` for each `out[j]`: any split of a range
+    /// into pieces gives the same values as one call.
+    pub fn fill_at / fill_at_level(key: u64, start: u64, out: &mut [f32]) = fill_at_body;
 }
 
 /// Value `index` of the stream with key `key` (one value; for tests and spot checks).
