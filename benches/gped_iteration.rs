@@ -12,7 +12,9 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gped::config::{RunConfig, ValidConfig};
 use gped::data::{Dataset, DistillPool, InputNoise};
+use gped::distill::Timings;
 use gped::distill::distiller::Distiller;
+use gped::distill::pipeline;
 use gped::distill::student::Student;
 use gped::distill::teacher::Teacher;
 use gped::nn::matmul;
@@ -84,11 +86,8 @@ impl Iteration {
             &self.batch,
             self.t,
         );
-        let (nll, distilled) = rayon::join(
-            || teacher.sgld_step(data, batch, t, false),
-            || distiller.step_staged(),
-        );
-        black_box((nll.expect("finite"), distilled.expect("finite")));
+        let nll = pipeline::sgld_step(teacher, distiller, data, batch, t, &mut Timings::default());
+        black_box(nll.expect("finite"));
         let mut pool = DistillPool::new(data, InputNoise::default()).expect("pool");
         distiller.stage(t, &mut pool, 4, teacher).expect("stage");
         self.t += 1;
@@ -116,22 +115,28 @@ fn iteration(c: &mut Criterion) {
     group.finish();
 }
 
-/// The teacher's SGLD step alone, as in the iterations where no student steps beside it (burn-in,
-/// and all but every H-th step): its minibatch gradient whole, and in two halves on its twin.
+/// The teacher's SGLD step alone, through the loop's pipelining with nothing staged: beside one
+/// due student the gradient runs whole (that student's step would take the other core), with
+/// none due (burn-in, and all but every H-th step) in two halves on the teacher's twin.
 fn teacher_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("teacher_sgld_step");
     for arch in ["fcnn", "mnist-cnn"] {
-        for halves in [false, true] {
+        for (name, burn_in) in [("whole", 0), ("halves", u64::MAX)] {
             let mut it = Iteration::new(arch);
-            let name = format!("{arch}_{}", if halves { "halves" } else { "whole" });
-            group.bench_function(name, |b| {
+            let students = std::mem::take(&mut it.distiller.students);
+            let width = it.data.image_len();
+            let mut idle = Distiller::new(students, burn_in, 10, 100, width);
+            group.bench_function(format!("{arch}_{name}"), |b| {
                 b.iter(|| {
                     it.t += 1;
                     let (teacher, data, batch, t) = (&mut it.teacher, &it.data, &it.batch, it.t);
-                    // Inside the thread pool, as in the loop's join with the students' step
-                    // (a rayon loop entered from outside the pool pays a cold hand-over).
-                    let (nll, ()) =
-                        rayon::join(|| teacher.sgld_step(data, batch, t, halves), || ());
+                    let mut time = Timings::default();
+                    // Inside the thread pool, as in the loop (a rayon loop entered from
+                    // outside the pool pays a cold hand-over).
+                    let (nll, ()) = rayon::join(
+                        || pipeline::sgld_step(teacher, &mut idle, data, batch, t, &mut time),
+                        || (),
+                    );
                     black_box(nll.expect("finite"))
                 })
             });

@@ -15,6 +15,7 @@ use gped::data::{
     CIFAR10_RECORD_LEN, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, dataset_from_parts,
     decompress_if_gzipped, parse_batch, parse_images, parse_labels,
 };
+use gped::distill::state::build_networks;
 
 /// The system allocator, recording per thread the largest size asked for in one allocation.
 struct LargestAllocation;
@@ -193,7 +194,9 @@ fn config_seeds_parse_and_validate() {
             let overrides: Vec<String> = text.lines().map(str::to_string).collect();
             RunConfig::default().with_overrides(&overrides).unwrap()
         };
-        config.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let valid = config.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        build_networks(&valid, valid.teacher_train_size(), valid.pool_size())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let back = RunConfig::from_toml_str(&config.to_toml_string().unwrap(), &name).unwrap();
         assert_eq!(back, config, "{name}");
     }
@@ -374,4 +377,45 @@ fn config_override_index_too_large_for_usize() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("students"), "{msg}");
+}
+
+#[test]
+fn config_with_the_largest_sizes_builds_its_networks_and_one_beyond_is_refused() {
+    // The config fuzz target builds every valid config's networks; the largest the bounds allow
+    // (students 16 times as wide as the CIFAR-10 CNN teacher, the largest teacher) must build,
+    // and the width that used to ask for an impossible allocation is refused by validation.
+    let overrides: Vec<String> = [
+        "data.dataset=cifar10",
+        "teacher.arch=cifar-cnn",
+        "students.0.width=[16,16]",
+        "students.1.width=[16,16]",
+        "threads=1024",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let valid = RunConfig::default()
+        .with_overrides(&overrides)
+        .and_then(|c| c.validate())
+        .unwrap();
+    let (teacher, students) =
+        build_networks(&valid, valid.teacher_train_size(), valid.pool_size()).unwrap();
+    // Student predictive net: conv 3->256 (5x5), conv 256->512 (5x5), FC 512*5*5 -> 3200,
+    // FC 3200 -> 800, FC 800 -> 10; weights plus biases (appendix A.2 widths times 16).
+    let expected = (256 * 3 * 25 + 256)
+        + (512 * 256 * 25 + 512)
+        + (512 * 25 * 3200 + 3200)
+        + (3200 * 800 + 800)
+        + (800 * 10 + 10);
+    assert_eq!(students[0].net.params.len(), expected);
+    assert!(teacher.net.params.len() < expected);
+    let err = RunConfig::default()
+        .with_overrides(&["students.0.width=[1e9,1e9]".to_string()])
+        .and_then(|c| c.validate())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("students[0].width") && err.contains("<= 16"),
+        "{err}"
+    );
 }

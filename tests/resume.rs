@@ -165,10 +165,7 @@ fn stop_and_resume(data: &RunData, k: u64) {
     let cfg = config(&[]);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let control = Control {
-        stop_after: Some(k),
-        ..Control::default()
-    };
+    let control = Control::stop_after(k);
     match run_lib(&cfg, data, &dir, &control, None) {
         Err(Error::Interrupted {
             iteration, total, ..
@@ -214,13 +211,9 @@ fn crash_after_a_periodic_checkpoint_resumes_from_it_exactly() {
     let cfg = config(&["output.checkpoint_every=70"]);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let crash = Control {
-        crash_after: Some(k),
-        ..Control::default()
-    };
-    let err = run_lib(&cfg, data, &dir, &crash, None).unwrap_err();
+    let err = run_lib(&cfg, data, &dir, &Control::crash_after(k), None).unwrap_err();
     assert!(
-        err.to_string().contains("simulated crash"),
+        matches!(err, Error::SimulatedCrash { iteration } if iteration == k),
         "{context}: {err}"
     );
     let ck = Checkpoint::read(&Checkpoint::path_in(&dir)).unwrap();

@@ -1,4 +1,6 @@
-//! Fuzzes the run configuration: TOML parsing, validation, the TOML round trip of valid configs, and `--set` overrides.
+//! Fuzzes the run configuration: TOML parsing, validation, the TOML round trip of valid configs,
+//! `--set` overrides, and building every network (with its optimiser and U_o state) that a valid
+//! config describes, as a run would: a valid config must never ask for an impossible allocation.
 #![no_main]
 
 use gped::config::RunConfig;
@@ -35,6 +37,8 @@ fn validate_and_round_trip(config: &RunConfig) {
     assert_eq!(&back, config, "round trip changed the config:\n{text}");
     assert_eq!(back.to_toml_string().unwrap(), text);
     assert_eq!(back.validate().expect("still valid"), valid);
+    gped::distill::state::build_networks(&valid, valid.teacher_train_size(), valid.pool_size())
+        .unwrap_or_else(|e| panic!("a valid config's networks do not build: {e}\n{text}"));
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -87,6 +87,11 @@ pub enum Error {
         dir: PathBuf,
     },
 
+    /// A crash simulated by a test hook after `iteration` iterations (nothing more saved).
+    #[cfg(feature = "test-hooks")]
+    #[error("simulated crash after iteration {iteration}")]
+    SimulatedCrash { iteration: u64 },
+
     /// A resumed run whose config differs from its checkpoint's; `differences` lists each
     /// differing key with both values.
     #[error("{path}: the config differs from the checkpoint's in {differences}")]

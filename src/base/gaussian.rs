@@ -120,7 +120,7 @@ fn box_muller(h: u64) -> (f32, f32) {
 /// Fills whole blocks: `out.len()` is a multiple of [`BLOCK`], starting at block `first_block`.
 #[inline(always)]
 fn fill_blocks_body(key: u64, first_block: u64, out: &mut [f32]) {
-    debug_assert_eq!(out.len() % BLOCK, 0);
+    assert_eq!(out.len() % BLOCK, 0, "whole blocks only");
     for (b, block) in out.chunks_exact_mut(BLOCK).enumerate() {
         let base = (first_block + b as u64) * PAIRS as u64;
         let (cos_half, sin_half) = block.split_at_mut(PAIRS);

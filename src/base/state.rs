@@ -38,7 +38,7 @@ impl StateWriter {
 
     /// Adds an F32 tensor of shape `shape` (product = `values.len()`).
     pub fn f32s_shaped(&mut self, name: &str, shape: &[usize], values: &[f32]) {
-        debug_assert_eq!(shape.iter().product::<usize>(), values.len(), "{name}");
+        assert_eq!(shape.iter().product::<usize>(), values.len(), "{name}");
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.tensors
             .push((name.into(), Dtype::F32, shape.to_vec(), bytes));

@@ -41,10 +41,7 @@ pub struct RunArgs {
 
 /// Runs `gped run`.
 pub fn run(args: RunArgs) -> Result<()> {
-    let control = Control {
-        stop: stop_on_signals()?,
-        ..Control::default()
-    };
+    let control = Control::on_flag(stop_on_signals()?);
     let (summary, out) = match &args.resume {
         Some(dir) => (resume(&args, dir, &control)?, dir.clone()),
         None => start(&args, &control)?,

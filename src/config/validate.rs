@@ -51,13 +51,34 @@ impl ValidConfig {
     }
 }
 
+/// Most worker threads a run may ask for.
+pub const MAX_THREADS: usize = 1024;
+/// Most teacher iterations T (10^12: a million times the paper's 10^6).
+pub const MAX_ITERATIONS: u64 = 1_000_000_000_000;
+/// Largest student width multiplier K1 or K2 (a student 16 times as wide as the teacher).
+pub const MAX_WIDTH_MULTIPLIER: f64 = 16.0;
+
 impl RunConfig {
     /// Checks every value; the first violation is returned as `Error::Config` naming its key.
+    /// Every size is bounded (threads, iterations, batch sizes, widths), so that a valid config
+    /// never asks for an impossible allocation.
     pub fn validate(&self) -> Result<ValidConfig> {
+        at_most(
+            "threads",
+            self.threads,
+            MAX_THREADS,
+            "the largest thread count",
+        )?;
         check_data(self)?;
         check_teacher_and_sampler(self)?;
         let s = &self.schedule;
         positive_int("schedule.iterations", s.iterations)?;
+        if s.iterations > MAX_ITERATIONS {
+            return Err(Error::config(
+                "schedule.iterations",
+                format!("must be <= {MAX_ITERATIONS}, found {}", s.iterations),
+            ));
+        }
         if s.burn_in >= s.iterations {
             return Err(Error::config(
                 "schedule.burn_in",
@@ -87,6 +108,12 @@ impl RunConfig {
         positive_int("eval.every", self.eval.every)?;
         positive_int("eval.log_every", self.eval.log_every)?;
         positive_int("eval.test_batch", self.eval.test_batch as u64)?;
+        at_most(
+            "eval.test_batch",
+            self.eval.test_batch,
+            self.data.dataset.info().test_size,
+            "the test set size",
+        )?;
         Ok(ValidConfig(self.clone()))
     }
 }
@@ -241,10 +268,10 @@ fn check_width(key: &str, s: &StudentConfig, c: &RunConfig) -> Result<()> {
     let (first, second) = arch.scaled_widths();
     for (k, (&mult, widths)) in s.width.iter().zip([first, second]).enumerate() {
         let name = if k == 0 { "K1" } else { "K2" };
-        if !(mult.is_finite() && mult > 0.0) {
+        if !(mult.is_finite() && mult > 0.0 && mult <= MAX_WIDTH_MULTIPLIER) {
             return Err(Error::config(
                 key,
-                format!("{name} must be > 0, found {mult:?}"),
+                format!("{name} must be > 0 and <= {MAX_WIDTH_MULTIPLIER:?}, found {mult:?}"),
             ));
         }
         let smallest = widths.iter().copied().min().unwrap_or(1);
@@ -460,6 +487,41 @@ mod tests {
         assert_invalid(|c| c.eval.every = 0, "eval.every", "> 0");
         assert_invalid(|c| c.eval.log_every = 0, "eval.log_every", "> 0");
         assert_invalid(|c| c.eval.test_batch = 0, "eval.test_batch", "> 0");
+        // MNIST's test split has 10,000 images: a batch of all of them is fine, one more is not.
+        let mut c = RunConfig::default();
+        c.eval.test_batch = 10_000;
+        assert!(c.validate().is_ok());
+        assert_invalid(
+            |c| c.eval.test_batch = 10_001,
+            "eval.test_batch",
+            "<= the test set size (10000), found 10001",
+        );
+    }
+
+    #[test]
+    fn every_size_has_an_upper_bound() {
+        let mut c = RunConfig::default();
+        c.threads = MAX_THREADS;
+        c.schedule.iterations = MAX_ITERATIONS;
+        c.students[0].width = [MAX_WIDTH_MULTIPLIER, MAX_WIDTH_MULTIPLIER];
+        assert!(c.validate().is_ok(), "{:?}", c.validate());
+        assert_invalid(|c| c.threads = 1025, "threads", "(1024), found 1025");
+        assert_invalid(
+            |c| c.schedule.iterations = u64::MAX,
+            "schedule.iterations",
+            "<= 1000000000000, found 18446744073709551615",
+        );
+        // The allocation `--set students.0.width=[1e9,1e9]` used to ask for.
+        assert_invalid(
+            |c| c.students[0].width = [1e9, 1e9],
+            "students[0].width",
+            "K1 must be > 0 and <= 16.0, found 1000000000.0",
+        );
+        assert_invalid(
+            |c| c.students[1].width = [1.0, 16.5],
+            "students[1].width",
+            "K2 must be > 0 and <= 16.0, found 16.5",
+        );
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Distiller {
         pool_seed: u64,
         teacher: &mut Teacher,
     ) -> Result<()> {
-        debug_assert!(self.staged.is_none(), "a staged batch was not distilled");
+        assert!(self.staged.is_none(), "a staged batch was not distilled");
         let mut rng = StdRng::seed_from_u64(seeds::at(pool_seed, t));
         pool.sample_batch(&mut rng, &mut self.indices, &mut self.inputs)?;
         let batch = self.indices.len();
@@ -114,7 +114,7 @@ impl Stateful for Distiller {
     /// Every student under `students/NAME/`. Take the staged step first: a staged batch is
     /// not saved (its step does not depend on when it runs).
     fn save_state(&self, prefix: &str, out: &mut StateWriter) {
-        debug_assert!(self.staged.is_none(), "checkpoint with a staged batch");
+        assert!(self.staged.is_none(), "checkpoint with a staged batch");
         for s in &self.students {
             s.save_state(&format!("{prefix}{}/", s.name), out);
         }

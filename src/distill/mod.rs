@@ -1,17 +1,24 @@
 //! Distillation: the GPED loop of Algorithm 1 (`algorithm`), the teacher it samples with SGLD
-//! (`teacher`), the students it trains (`student`), the test-set passes (`evaluate`), the data
-//! a run is made of (`prepare`) and the run folder it writes (`record`).
+//! (`teacher`), the students it trains (`student`, `distiller`), how the loop's steps share
+//! the cores (`pipeline`), what it writes between and after iterations (`outputs`), the
+//! state it carries (`state`), how it is stopped (`control`), the test-set passes
+//! (`evaluate`), the data a run is made of (`prepare`) and the run folder (`record`).
 
 pub mod algorithm;
+pub mod control;
 pub mod distiller;
 pub mod evaluate;
+pub mod outputs;
+pub mod pipeline;
 pub mod prepare;
 pub mod record;
 pub mod state;
 pub mod student;
 pub mod teacher;
 
-pub use algorithm::{Control, RunSummary, run, run_with};
+pub use algorithm::{run, run_with};
+pub use control::Control;
+pub use outputs::RunSummary;
 pub use prepare::RunData;
 pub use record::Recorder;
 pub use state::{RunState, Timings};

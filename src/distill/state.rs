@@ -74,27 +74,10 @@ impl RunState {
     /// The state before iteration 0 of the run `cfg` on `data`.
     pub fn new(cfg: &ValidConfig, data: &RunData) -> Result<Self> {
         let seed = |label: &str| seeds::derive(cfg.seed, label);
-        let teacher = Teacher::new(
-            cfg,
-            data.teacher_indices.len(),
-            seed("teacher-init"),
-            seed("sgld-noise"),
-        )?;
+        let (teacher, students) =
+            build_networks(cfg, data.teacher_indices.len(), data.train.len())?;
         let classes = teacher.classes();
         let minibatches = EpochSampler::new(data.teacher_indices.clone(), seed("minibatches"))?;
-        let students = cfg
-            .students
-            .iter()
-            .map(|s| {
-                Student::new(
-                    s,
-                    cfg.teacher.arch,
-                    classes,
-                    data.train.len(),
-                    seed(&format!("student-{}", s.name)),
-                )
-            })
-            .collect::<Result<_>>()?;
         let distiller = Distiller::new(
             students,
             cfg.schedule.burn_in,
@@ -113,6 +96,33 @@ impl RunState {
             time: Timings::default(),
         })
     }
+}
+
+/// The teacher and the students of the run `cfg`, freshly initialised from its seed, for a
+/// teacher trained on `data_size` examples and a distillation pool of `pool_size` inputs (the
+/// U_o memories): every network and optimiser state a run allocates.
+pub fn build_networks(
+    cfg: &ValidConfig,
+    data_size: usize,
+    pool_size: usize,
+) -> Result<(Teacher, Vec<Student>)> {
+    let seed = |label: &str| seeds::derive(cfg.seed, label);
+    let teacher = Teacher::new(cfg, data_size, seed("teacher-init"), seed("sgld-noise"))?;
+    let students = cfg
+        .students
+        .iter()
+        .map(|s| {
+            let student_seed = seed(&format!("student-{}", s.name));
+            Student::new(
+                s,
+                cfg.teacher.arch,
+                teacher.classes(),
+                pool_size,
+                student_seed,
+            )
+        })
+        .collect::<Result<_>>()?;
+    Ok((teacher, students))
 }
 
 impl RunState {

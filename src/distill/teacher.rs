@@ -22,6 +22,17 @@ use crate::{Error, Result};
 /// FCNN's batch of 100 whole.)
 const TWIN_MIN_MACS_PER_PARAM: usize = 50;
 
+/// How the teacher's minibatch gradient is spread over the cores: a speed choice only, the
+/// same gradient up to f32 rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum GradientSplit {
+    /// On the network alone.
+    Whole,
+    /// Two half minibatches on the network and its twin, concurrently, when the network
+    /// splits (see [`TWIN_MIN_MACS_PER_PARAM`]); else whole.
+    Halves,
+}
+
 /// The teacher network, its SGLD sampler and the buffers of one step.
 pub struct Teacher {
     pub net: Network,
@@ -81,25 +92,22 @@ impl Teacher {
 
     /// One SGLD step on the minibatch `indices` of `data` (Eq. 7):
     /// theta <- theta - eta/2 (N g_bar + tau theta) + sqrt(eta) xi.
-    /// Returns the minibatch's mean NLL before the step; `iteration` names a divergence.
-    ///
-    /// With `halves` (the caller's choice for when no single student step runs beside this one,
-    /// so that a core would otherwise idle) and a network that splits (see
-    /// [`TWIN_MIN_MACS_PER_PARAM`]), the gradient is computed as two half minibatches on the
-    /// network and its twin, concurrently: the same gradient up to f32 rounding.
-    pub fn sgld_step(
+    /// Returns the minibatch's mean NLL before the step; `iteration` names a divergence. The
+    /// minibatch gradient is computed as `split` says (the loop's pipelining chooses it; see
+    /// `distill::pipeline`).
+    pub(super) fn sgld_step(
         &mut self,
         data: &Dataset,
         indices: &[usize],
         iteration: u64,
-        halves: bool,
+        split: GradientSplit,
     ) -> Result<f32> {
         let m = indices.len();
         data.gather_images(indices, &mut self.inputs)?;
         data.gather_labels(indices, &mut self.labels)?;
         self.net.params.zero_grads();
         self.net.reseed(iteration);
-        let nll = if halves && self.splits(m) {
+        let nll = if split == GradientSplit::Halves && self.splits(m) {
             self.gradient_in_halves(m, iteration)
         } else {
             let logits = self.net.forward(&self.inputs, m);
@@ -271,7 +279,7 @@ mod tests {
             let indices: Vec<usize> = (0..100).map(|i| (i * 37) % 200).collect();
             let mut grads = Vec::new();
             let mut nlls = Vec::new();
-            for halves in [false, true] {
+            for split in [GradientSplit::Whole, GradientSplit::Halves] {
                 let mut t = teacher(arch);
                 assert!(t.splits(100));
                 t.net
@@ -280,7 +288,7 @@ mod tests {
                     .iter_mut()
                     .enumerate()
                     .for_each(|(i, v)| *v += 1e-2 * (i % 7) as f32);
-                nlls.push(t.sgld_step(&data, &indices, 5, halves).unwrap());
+                nlls.push(t.sgld_step(&data, &indices, 5, split).unwrap());
                 grads.push(t.net.params.grads.clone());
             }
             let scale = grads[0].iter().fold(0f32, |m, g| m.max(g.abs()));

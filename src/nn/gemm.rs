@@ -13,15 +13,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-/// Smallest product (m * n * k multiply-adds) that is split across threads. Measured with the
-/// ignored test `gemm_threads_timing` on the 2-vCPU AMD EPYC development machine (AVX-512, one
-/// thread does ~95 GMAC/s): two threads lost at 1M-16M MACs (e.g. 100x200x800: 175 us alone vs
-/// 300 us threaded) and were at best even at 26M-31M (quiet machine: 100x400x784: 331 us alone
-/// vs 374 us threaded; 20x8100x160: 312 vs 270 us). The GPED loop already runs the teacher's
-/// and the students' steps on separate threads, so training-size products (batch 100) stay on
-/// their thread; test-set passes (batch 1000: 313M MACs for the FCNN's first layer) are split.
-/// gemm itself never threads below 48*48*256 = 590k. On a machine with many physical cores the
-/// break-even is lower; rerun that test there.
+/// Smallest product (m * n * k multiply-adds) that is split across threads. Measured with what
+/// is now the benchmark `gemm_threads` (`benches/gemm_shapes.rs`) on the 2-vCPU AMD EPYC
+/// development machine (AVX-512, one thread does ~95 GMAC/s): two threads lost at 1M-16M MACs
+/// (e.g. 100x200x800: 175 us alone vs 300 us threaded) and were at best even at 26M-31M (quiet
+/// machine: 100x400x784: 331 us alone vs 374 us threaded; 20x8100x160: 312 vs 270 us). The
+/// GPED loop already runs the teacher's and the students' steps on separate threads, so
+/// training-size products (batch 100) stay on their thread; test-set passes (batch 1000: 313M
+/// MACs for the FCNN's first layer) are split. gemm itself never threads below 48*48*256 =
+/// 590k. On a machine with many physical cores the break-even is lower; rerun that benchmark
+/// there.
 pub const PARALLEL_MIN_MACS: usize = 1 << 26;
 
 /// 0 means "not set": use all available cores.
@@ -298,63 +299,5 @@ mod tests {
     fn wrong_length_panics() {
         let mut c = vec![0f32; 4];
         matmul(&mut c, &[0.0; 4], &[0.0; 3], 2, 2, 2, false, false, false);
-    }
-
-    /// Single- vs multi-threaded time of products of the shapes gped's networks use, to place
-    /// `PARALLEL_MIN_MACS`. Run with `cargo test --release -- --ignored --nocapture gemm_threads`.
-    #[test]
-    #[ignore]
-    fn gemm_threads_timing() {
-        let mut rng = SmallRng::seed_from_u64(1);
-        for &(m, n, k) in &[
-            (100, 10, 400),
-            (100, 50, 200),
-            (100, 80, 320),
-            (64, 64, 512),
-            (100, 200, 800),
-            (100, 400, 784),
-            (20, 8100, 160),
-        ] {
-            let a = random(&mut rng, m * k);
-            let b = random(&mut rng, k * n);
-            let mut c = vec![0f32; m * n];
-            let mut time = |par: Parallelism| {
-                let reps = (2e8 / (m * n * k) as f64).clamp(3.0, 2000.0) as usize;
-                let t = std::time::Instant::now();
-                for _ in 0..reps {
-                    // SAFETY: as in `matmul`: row-major, exact lengths.
-                    unsafe {
-                        gemm::gemm(
-                            m,
-                            n,
-                            k,
-                            c.as_mut_ptr(),
-                            1,
-                            n as isize,
-                            false,
-                            a.as_ptr(),
-                            1,
-                            k as isize,
-                            b.as_ptr(),
-                            1,
-                            n as isize,
-                            1.0f32,
-                            1.0f32,
-                            false,
-                            false,
-                            false,
-                            par,
-                        );
-                    }
-                }
-                t.elapsed().as_secs_f64() / reps as f64 * 1e6
-            };
-            let (one, many) = (time(Parallelism::None), time(Parallelism::Rayon(threads())));
-            eprintln!(
-                "{m}x{n}x{k} ({} MACs): 1 thread {one:.1} us, {} threads {many:.1} us",
-                m * n * k,
-                threads()
-            );
-        }
     }
 }

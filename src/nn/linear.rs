@@ -220,35 +220,4 @@ pub(crate) mod tests {
         });
         eprintln!("linear: {rep:?}");
     }
-
-    /// Forward + backward of Linear 784 -> 400 at batch 100 (the FCNN's first layer). Prints the
-    /// time per pass; run with `cargo test --release -- --ignored --nocapture linear_timing`.
-    #[test]
-    #[ignore]
-    fn linear_timing() {
-        let mut rng = SmallRng::seed_from_u64(1);
-        let mut ps = ParamSet::new();
-        let mut fc = Linear::new(&mut ps, "fc1", 784, 400);
-        fc.init(&mut ps.values, &mut rng);
-        let x = random_vec(&mut rng, 100 * 784, 0.0, 1.0);
-        let dy = random_vec(&mut rng, 100 * 400, -1.0, 1.0);
-        let (mut y, mut dx) = (vec![0f32; 100 * 400], vec![0f32; 100 * 784]);
-        let mut grads = vec![0f32; ps.len()];
-        for with_dx in [false, true] {
-            let reps = 200;
-            let t = std::time::Instant::now();
-            for _ in 0..reps {
-                fc.forward(&ps.values, &x, &mut y, 100, true);
-                let gi = if with_dx { Some(&mut dx[..]) } else { None };
-                fc.backward(&ps.values, &mut grads, &x, &y, &dy, gi, 100);
-            }
-            let per = t.elapsed().as_secs_f64() / reps as f64;
-            eprintln!(
-                "Linear 784->400 b100 fwd+bwd (dx: {with_dx}): {:.1} us, {:.1} GFLOP/s, threads {}",
-                per * 1e6,
-                (if with_dx { 6.0 } else { 4.0 }) * 784.0 * 400.0 * 100.0 / per / 1e9,
-                crate::nn::gemm::threads()
-            );
-        }
-    }
 }

@@ -1,0 +1,112 @@
+//! The GEMM at the shapes gped's networks use, on one thread and on the whole rayon pool (the
+//! measurements behind `nn::gemm`'s `PARALLEL_MIN_MACS`, which keeps products below it on the
+//! calling thread), and the FCNN's first layer, Linear 784 -> 400 at batch 100, forward plus
+//! backward with and without dL/dx (its GEMMs and the layer's own overhead).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gemm::Parallelism;
+use gped::nn::{Layer, Linear, ParamSet};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn random(rng: &mut StdRng, len: usize) -> Vec<f32> {
+    (0..len).map(|_| rng.random::<f32>() - 0.5).collect()
+}
+
+/// C = A B for row-major A `[m, k]`, B `[k, n]`, C `[m, n]` with the given parallelism.
+fn product(
+    c: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    (m, n, k): (usize, usize, usize),
+    par: Parallelism,
+) {
+    assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
+    // SAFETY: row-major operands of exactly the lengths asserted above.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            1,
+            k as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+fn gemm_threads(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gemm_threads");
+    let threads = rayon::current_num_threads();
+    let mut rng = StdRng::seed_from_u64(1);
+    for shape @ (m, n, k) in [
+        (100, 10, 400),
+        (100, 50, 200),
+        (100, 80, 320),
+        (64, 64, 512),
+        (100, 200, 800),
+        (100, 400, 784),
+        (20, 8100, 160),
+    ] {
+        let (a, b) = (random(&mut rng, m * k), random(&mut rng, k * n));
+        let mut out = vec![0f32; m * n];
+        for (name, par) in [
+            ("1_thread", Parallelism::None),
+            ("all_threads", Parallelism::Rayon(threads)),
+        ] {
+            group.bench_function(format!("{m}x{n}x{k}_{name}"), |bench| {
+                bench.iter(|| product(black_box(&mut out), &a, &b, shape, par))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn linear_784_400(c: &mut Criterion) {
+    let mut group = c.benchmark_group("linear_784_400_batch_100");
+    let mut rng = StdRng::seed_from_u64(2);
+    let mut ps = ParamSet::new();
+    let mut fc = Linear::new(&mut ps, "fc1", 784, 400);
+    fc.init(&mut ps.values, &mut rng);
+    let (x, dy) = (random(&mut rng, 100 * 784), random(&mut rng, 100 * 400));
+    let (mut y, mut dx) = (vec![0f32; 100 * 400], vec![0f32; 100 * 784]);
+    let mut grads = vec![0f32; ps.len()];
+    for with_dx in [false, true] {
+        let name = if with_dx {
+            "fwd_bwd_with_dx"
+        } else {
+            "fwd_bwd"
+        };
+        group.bench_function(name, |bench| {
+            bench.iter(|| {
+                fc.forward(&ps.values, &x, &mut y, 100, true);
+                let dx = with_dx.then_some(&mut dx[..]);
+                fc.backward(&ps.values, &mut grads, &x, &y, &dy, dx, 100);
+            })
+        });
+    }
+    group.finish();
+}
+
+// Criterion's own plots are off, as in the other benches.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = gemm_threads, linear_784_400
+}
+criterion_main!(benches);

@@ -1,0 +1,55 @@
+//! How Algorithm 1's lines share the cores without changing any result. Two things, both
+//! decided by the schedule alone (never by timing or thread count), so a resumed run decides
+//! the same:
+//!
+//! - The deferred student step. At a step t with t > B and t mod H = 0 the loop only *stages*
+//!   the distillation batch: S' and the teacher's values at theta_t on it
+//!   (`Distiller::stage`). The students' optimiser step on it reads nothing else, so it runs
+//!   during iteration t + 1, beside the teacher's SGLD step ([`sgld_step`]); the result is the
+//!   one of running it at t. Before anything reads the students (a log line's test metrics, a
+//!   checkpoint, the end of the run) the loop takes a staged step at once
+//!   (`Distiller::step_staged`).
+//! - The teacher's gradient in halves. Unless exactly one student steps beside the SGLD step,
+//!   the teacher's minibatch gradient runs as two half minibatches on the network and its twin
+//!   (no student: a core would idle; two: three equal tasks on two cores). The same gradient
+//!   to f32 rounding (tested in `teacher`).
+
+use super::distiller::Distiller;
+use super::state::Timings;
+use super::teacher::{GradientSplit, Teacher};
+use crate::Result;
+use crate::data::Dataset;
+use std::time::Instant;
+
+/// Iteration `t`'s SGLD step (Eq. 7) on the minibatch `indices` of `train`, with the students'
+/// step staged at `t - 1` (if any) running beside it. Returns the minibatch's mean NLL; adds
+/// each side's time to `time` (measured on its own thread).
+pub fn sgld_step(
+    teacher: &mut Teacher,
+    distiller: &mut Distiller,
+    train: &Dataset,
+    indices: &[usize],
+    t: u64,
+    time: &mut Timings,
+) -> Result<f32> {
+    let split = if t > 0 && distiller.due_count(t - 1) == 1 {
+        GradientSplit::Whole
+    } else {
+        GradientSplit::Halves
+    };
+    let ((nll, teacher_s), (distilled, student_s)) = rayon::join(
+        || {
+            let clock = Instant::now();
+            let nll = teacher.sgld_step(train, indices, t, split);
+            (nll, clock.elapsed().as_secs_f64())
+        },
+        || {
+            let clock = Instant::now();
+            (distiller.step_staged(), clock.elapsed().as_secs_f64())
+        },
+    );
+    time.teacher_step_s += teacher_s;
+    time.student_step_s += student_s;
+    distilled?;
+    nll
+}
