@@ -5,7 +5,8 @@
 
 use crate::checkpoint::{Checkpoint, differences};
 use crate::config::{RunConfig, ValidConfig};
-use crate::distill::{self, Control, Recorder, RunState, RunSummary};
+use crate::distill::session::{self, Replace};
+use crate::distill::{Control, RunSummary};
 use crate::{Error, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -68,24 +69,13 @@ fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
         .out
         .clone()
         .unwrap_or_else(|| default_run_dir(&valid.output.dir, config_path));
-    // Every check that can fail before training (the run folder, then the data) runs before
-    // the run folder is made, so a refused run leaves nothing behind.
-    if args.force {
-        Recorder::check_replaceable(&out)?;
-    } else {
-        Recorder::check_fresh(&out)?;
-    }
     let data_dir = crate::data::resolve_data_dir(valid.data.explicit_dir(args.data_dir.as_deref()));
-    let data = distill::prepare::prepare(&valid, &data_dir)?;
-    if args.force {
-        Recorder::remove_old(&out)?;
-    }
-    let state = RunState::new(&valid, &data)?;
-    let mut recorder = Recorder::create(&out, &valid, valid.schedule.iterations, args.quiet)?;
-    let summary = with_checkpoint_note(
-        distill::run_with(&valid, &data, state, &mut recorder, control),
-        &out,
-    )?;
+    let replace = if args.force {
+        Replace::RunFolder
+    } else {
+        Replace::Never
+    };
+    let summary = session::start(&valid, &out, &data_dir, replace, control, args.quiet)?;
     Ok((summary, out))
 }
 
@@ -124,34 +114,7 @@ fn resume(args: &RunArgs, dir: &Path, control: &Control) -> Result<RunSummary> {
     let valid: ValidConfig = given.validate()?;
     crate::nn::gemm::init_threads(valid.threads);
     let data_dir = crate::data::resolve_data_dir(valid.data.explicit_dir(args.data_dir.as_deref()));
-    let data = distill::prepare::prepare(&valid, &data_dir)?;
-    // The state is loaded (and checked) before the run folder is touched.
-    let state = RunState::resume(&valid, &data, &checkpoint)?;
-    let mut recorder = Recorder::resume(
-        dir,
-        checkpoint.header.metrics_jsonl_bytes,
-        checkpoint.header.iteration,
-        valid.schedule.iterations,
-        args.quiet,
-    )?;
-    with_checkpoint_note(
-        distill::run_with(&valid, &data, state, &mut recorder, control),
-        dir,
-    )
-}
-
-/// On a divergence, says which checkpoint is kept (the last good one) before the error.
-fn with_checkpoint_note<T>(result: Result<T>, dir: &Path) -> Result<T> {
-    if let Err(Error::NonFinite { .. }) = &result
-        && let Ok(ck) = Checkpoint::read(&Checkpoint::path_in(dir))
-    {
-        eprintln!(
-            "note: the last good checkpoint (iteration {}) is kept in {}",
-            ck.header.iteration,
-            ck.path().display()
-        );
-    }
-    result
+    session::resume(&valid, dir, &checkpoint, &data_dir, control, args.quiet)
 }
 
 /// A flag that SIGINT and SIGTERM set; a second signal while it is set exits at once (130).

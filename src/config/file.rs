@@ -2,11 +2,11 @@
 //! line and the key), apply `--set` overrides, print, and save atomically next to a run's
 //! outputs. `configs/example.toml` is the documented default configuration.
 
-use std::io::Write;
 use std::path::Path;
 
 use super::overrides::apply_overrides;
 use super::schema::RunConfig;
+use crate::base::write_atomic;
 use crate::{Error, Result};
 
 /// The default configuration with every key and its meaning, as in `configs/example.toml`.
@@ -55,34 +55,10 @@ impl RunConfig {
             .map_err(|e| Error::InvalidArgument(format!("config cannot be written as TOML: {e}")))
     }
 
-    /// Writes the configuration as TOML to `path` atomically: to a temporary file in the same
-    /// folder, flushed to disk, then renamed over `path`.
+    /// Writes the configuration as TOML to `path` atomically (`base::write_atomic`: a
+    /// temporary file in the same folder, flushed to disk, renamed over `path`).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let text = self.to_toml_string()?;
-        let file_name = path.file_name().ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "cannot save a config to {}: no file name",
-                path.display()
-            ))
-        })?;
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(file_name);
-        tmp_name.push(format!(".tmp{}", std::process::id()));
-        let tmp = path.with_file_name(tmp_name);
-        let written = (|| {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io(&tmp, e));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
-        })
+        write_atomic(path.as_ref(), self.to_toml_string()?.as_bytes())
     }
 }
 

@@ -2,7 +2,8 @@
 //! (`teacher`), the students it trains (`student`, `distiller`), how the loop's steps share
 //! the cores (`pipeline`), what it writes between and after iterations (`outputs`), the
 //! state it carries (`state`), how it is stopped (`control`), the test-set passes
-//! (`evaluate`), the data a run is made of (`prepare`) and the run folder (`record`).
+//! (`evaluate`), the data a run is made of (`prepare`), the run folder (`record`) and
+//! starting or resuming a run in its folder (`session`).
 
 pub mod algorithm;
 pub mod control;
@@ -12,6 +13,7 @@ pub mod outputs;
 pub mod pipeline;
 pub mod prepare;
 pub mod record;
+pub mod session;
 pub mod state;
 pub mod student;
 pub mod teacher;
