@@ -57,32 +57,71 @@ pub fn test_metrics(
     ensemble: &Ensemble,
     batch: usize,
 ) -> TestMetrics {
-    let classes = test.num_classes();
-    let mut metrics = TestMetrics {
-        ensemble_samples: ensemble.samples(),
-        ..TestMetrics::default()
-    };
+    let first = |target| students.iter().position(|s| s.target_kind == target);
+    let scored = [first(Target::Predictive), first(Target::Entropy)];
+    let mut all = vec![None; students.len()];
+    for i in scored.into_iter().flatten() {
+        all[i] = student_metrics(&mut students[i], test, ensemble, batch);
+    }
+    TestMetrics::of_first(&all, ensemble.samples())
+}
+
+impl TestMetrics {
+    /// The metrics of the first predictive and the first entropy student among `students`'
+    /// metrics, for an ensemble of `samples` posterior samples.
+    pub fn of_first(students: &[Option<StudentMetrics>], samples: u64) -> Self {
+        let mut metrics = TestMetrics {
+            ensemble_samples: samples,
+            ..TestMetrics::default()
+        };
+        metrics.predictive = students.iter().find_map(|m| match m {
+            Some(StudentMetrics::Predictive(p)) => Some(p.clone()),
+            _ => None,
+        });
+        metrics.entropy_mae = students.iter().find_map(|m| match m {
+            Some(StudentMetrics::Entropy { entropy_mae }) => Some(*entropy_mae),
+            _ => None,
+        });
+        metrics
+    }
+}
+
+/// One student's test metrics against `ensemble`: a predictive student's
+/// [`DistillMetrics`], an entropy student's MAE to the ensemble's expected entropy (none for
+/// other targets, or before the ensemble has a sample).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum StudentMetrics {
+    Predictive(DistillMetrics),
+    Entropy { entropy_mae: f64 },
+}
+
+/// [`StudentMetrics`] of `student` on `test`.
+pub fn student_metrics(
+    student: &mut Student,
+    test: &Dataset,
+    ensemble: &Ensemble,
+    batch: usize,
+) -> Option<StudentMetrics> {
     if ensemble.samples() == 0 {
-        return metrics;
+        return None;
     }
-    if let Some(s) = students
-        .iter_mut()
-        .find(|s| s.target_kind == Target::Predictive)
-    {
-        let student = student_predictions(s, test, batch);
-        metrics.predictive = Some(compare_predictive(
-            &ensemble.mean_probs(),
-            &student,
-            test.labels(),
-            classes,
-        ));
+    match student.target_kind {
+        Target::Predictive => {
+            let predictions = student_predictions(student, test, batch);
+            Some(StudentMetrics::Predictive(compare_predictive(
+                &ensemble.mean_probs(),
+                &predictions,
+                test.labels(),
+                test.num_classes(),
+            )))
+        }
+        Target::Entropy => {
+            let predictions = student_predictions(student, test, batch);
+            Some(StudentMetrics::Entropy {
+                entropy_mae: mean_abs_error(&predictions, &ensemble.mean_entropy()),
+            })
+        }
+        Target::Variance => None,
     }
-    if let Some(s) = students
-        .iter_mut()
-        .find(|s| s.target_kind == Target::Entropy)
-    {
-        let student = student_predictions(s, test, batch);
-        metrics.entropy_mae = Some(mean_abs_error(&student, &ensemble.mean_entropy()));
-    }
-    metrics
 }

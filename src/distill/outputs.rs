@@ -3,7 +3,7 @@
 //! students' weights, the ensemble sums and `metrics.json`). Each first takes any staged
 //! student step (see `pipeline`), since each reads or saves the students.
 
-use super::evaluate::{TestMetrics, test_metrics};
+use super::evaluate::{StudentMetrics, TestMetrics, student_metrics, test_metrics};
 use super::prepare::RunData;
 use super::record::Recorder;
 use super::state::RunState;
@@ -111,7 +111,12 @@ pub fn finish(
     } = &mut state;
     let clock = Instant::now();
     let students = &mut distiller.students;
-    let metrics = test_metrics(students, &data.test, ensemble, cfg.eval.test_batch);
+    let batch = cfg.eval.test_batch;
+    let each: Vec<Option<StudentMetrics>> = students
+        .iter_mut()
+        .map(|s| student_metrics(s, &data.test, ensemble, batch))
+        .collect();
+    let metrics = TestMetrics::of_first(&each, ensemble.samples());
     time.eval_s += clock.elapsed().as_secs_f64();
     for s in students.iter() {
         weights::save(&s.net.params, &recorder.student_path(&s.name), None)?;
@@ -125,12 +130,14 @@ pub fn finish(
     time.ms_per_iteration = 1e3 * time.wall_s / t_max as f64;
     let student_info: serde_json::Map<_, _> = students
         .iter()
-        .map(|s| {
+        .zip(&each)
+        .map(|(s, test)| {
             let info = json!({
                 "target": s.target_kind,
                 "params": s.net.params.len(),
                 "flops": s.net.flops_per_example(),
                 "steps": s.steps,
+                "test": test,
             });
             (s.name.clone(), info)
         })
