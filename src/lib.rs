@@ -23,6 +23,7 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod sampler;
+pub mod sweep;
 pub mod uncertainty;
 
 pub use base::{Error, Result};

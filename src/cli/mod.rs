@@ -5,12 +5,14 @@ mod config;
 pub mod data;
 mod eval;
 mod run;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 
 pub use config::{ConfigArgs, ConfigCommand};
 pub use eval::EvalArgs;
 pub use run::RunArgs;
+pub use sweep::SweepArgs;
 
 /// gped: distil a Bayesian neural network's posterior expectations into small students.
 #[derive(Debug, Parser)]
@@ -27,6 +29,8 @@ pub enum Command {
     Run(RunArgs),
     /// Evaluate a finished run: uncertainty, OOD detection, ranking, calibration, plots, report.
     Eval(EvalArgs),
+    /// Run an experiment grid (or this worker's shard of it); --status tells where it stands.
+    Sweep(SweepArgs),
     /// Check or download datasets.
     Data(data::DataArgs),
     /// Show a run configuration or the default one.
@@ -38,6 +42,7 @@ pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Data(args) => data::run(args),
         Command::Config(args) => config::run(args),
     }

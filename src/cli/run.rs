@@ -118,7 +118,7 @@ fn resume(args: &RunArgs, dir: &Path, control: &Control) -> Result<RunSummary> {
 }
 
 /// A flag that SIGINT and SIGTERM set; a second signal while it is set exits at once (130).
-fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+pub(super) fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let flag = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {

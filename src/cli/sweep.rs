@@ -1,0 +1,66 @@
+//! `gped sweep SPEC --out DIR`: runs (this worker's shard of) an experiment grid; `gped sweep
+//! DIR --status` tells where a sweep folder stands. SIGINT and SIGTERM stop the running chain
+//! with a checkpoint; the same command started again continues.
+
+use super::run::stop_on_signals;
+use crate::distill::Control;
+use crate::sweep::{DEFAULT_STALE_AFTER_S, Shard, WorkerOptions, run_worker, status_text};
+use crate::{Error, Result};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Arguments of `gped sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The sweep spec (TOML: `base`, `[set]`, `[axes]`; see configs/sweeps/); with --status,
+    /// the sweep folder.
+    pub spec: PathBuf,
+    /// The sweep folder (shared by all workers of the sweep).
+    #[arg(long, required_unless_present = "status")]
+    pub out: Option<PathBuf>,
+    /// Run shard I of N (every N-th chain from I); default: from SLURM_ARRAY_TASK_ID or
+    /// JOB_COMPLETION_INDEX, else all chains.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// The number of shards, for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or to
+    /// override SLURM_ARRAY_TASK_COUNT.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+    /// Seconds without a heartbeat after which a claim on a chain is taken over.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_STALE_AFTER_S)]
+    pub stale_after: u64,
+    /// Print the state of the sweep folder SPEC instead of running.
+    #[arg(long, conflicts_with_all = ["out", "shard", "shards"])]
+    pub status: bool,
+    /// Folder holding the datasets (default: data.dir, else $GPED_DATA_DIR, else ./data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// No progress output from the runs (the worker's own lines stay).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs `gped sweep`.
+pub fn run(args: SweepArgs) -> Result<()> {
+    let stale_after = Duration::from_secs(args.stale_after);
+    if args.status {
+        print!("{}", status_text(&args.spec, stale_after)?);
+        return Ok(());
+    }
+    let Some(out) = args.out else {
+        return Err(Error::InvalidArgument("gped sweep needs --out DIR".into()));
+    };
+    let shard = Shard::resolve(args.shard, args.shards, |name| std::env::var(name).ok())?;
+    let opts = WorkerOptions {
+        out,
+        shard,
+        data_dir: args.data_dir,
+        stale_after,
+        quiet: args.quiet,
+    };
+    let control = Control::on_flag(stop_on_signals()?);
+    run_worker(&args.spec, &opts, &control)?;
+    print!("{}", status_text(&opts.out, stale_after)?);
+    Ok(())
+}

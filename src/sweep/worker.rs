@@ -1,0 +1,133 @@
+//! One worker of a sweep (`gped sweep SPEC --out DIR`): expands the spec, records the sweep in
+//! `DIR/sweep.json`, and runs the chains of its shard one after the other. A finished chain
+//! (its `metrics.json` exists) is skipped, a chain a live worker holds is left to it, and a
+//! chain with a checkpoint continues from it, so a killed sweep started again ends exactly as
+//! an uninterrupted one (resume is bit for bit). Each chain is an ordinary run folder
+//! `DIR/chains/NAME`, run through `distill::session`.
+
+use super::claim::Claim;
+use super::grid::{Chain, Grid};
+use super::record::{chain_dir, to_json, write_or_check};
+use super::shard::Shard;
+use super::spec::SweepSpec;
+use crate::checkpoint::{Checkpoint, differences};
+use crate::distill::Control;
+use crate::distill::session::{self, Replace};
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The sweep folder.
+    pub out: PathBuf,
+    pub shard: Shard,
+    /// `--data-dir` (else each chain's `data.dir`, else `$GPED_DATA_DIR`, else `./data`).
+    pub data_dir: Option<PathBuf>,
+    /// How long a claim may go without a heartbeat before another worker takes it over.
+    pub stale_after: Duration,
+    /// No progress output from the chains' runs (the worker's own lines stay).
+    pub quiet: bool,
+}
+
+/// What a worker found and did, in cells (the grid's points) of its shard.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerSummary {
+    /// Cells of chains this worker ran to the end.
+    pub ran: usize,
+    /// Cells of chains that were already finished.
+    pub found_done: usize,
+    /// Cells of chains that a live worker held.
+    pub held_elsewhere: usize,
+    /// Cells in the shard.
+    pub total: usize,
+}
+
+impl WorkerSummary {
+    fn line(&self, shard: Shard) -> String {
+        let done = self.ran + self.found_done;
+        format!(
+            "sweep shard {}/{}: cells done {done}, held by other workers {}, left {}",
+            shard.index,
+            shard.count,
+            self.held_elsewhere,
+            self.total - done - self.held_elsewhere
+        )
+    }
+}
+
+/// Runs the worker of `opts` on the spec at `spec_path`.
+pub fn run_worker(
+    spec_path: &Path,
+    opts: &WorkerOptions,
+    control: &Control,
+) -> Result<WorkerSummary> {
+    let spec = SweepSpec::load(spec_path)?;
+    let grid = Grid::expand(&spec, spec_path.parent().unwrap_or(Path::new(".")))?;
+    write_or_check(&opts.out, &to_json(&spec, &grid)?)?;
+    let mine: Vec<&Chain> = (grid.chains.iter().enumerate())
+        .filter(|(i, _)| opts.shard.takes(*i))
+        .map(|(_, c)| c)
+        .collect();
+    if let Some(first) = mine.first() {
+        crate::nn::gemm::init_threads(first.config.threads);
+    }
+    let mut summary = WorkerSummary {
+        total: mine.iter().map(|c| c.cells.len()).sum(),
+        ..WorkerSummary::default()
+    };
+    for chain in mine {
+        let dir = chain_dir(&opts.out, &chain.name);
+        let cells = chain.cells.len();
+        if is_finished(&dir) {
+            summary.found_done += cells;
+            continue;
+        }
+        let Some(claim) = Claim::take(&opts.out, &chain.name, opts.stale_after)? else {
+            summary.held_elsewhere += cells;
+            eprintln!("{}", summary.line(opts.shard));
+            continue;
+        };
+        // The previous holder may have finished it between the two looks.
+        if is_finished(&dir) {
+            summary.found_done += cells;
+            continue;
+        }
+        eprintln!("sweep: running chain {} ({cells} cells)", chain.name);
+        run_chain(chain, &dir, opts, control)?;
+        drop(claim);
+        summary.ran += cells;
+        eprintln!("{}", summary.line(opts.shard));
+    }
+    eprintln!("{}", summary.line(opts.shard));
+    Ok(summary)
+}
+
+/// Whether the chain folder `dir` holds a finished run.
+pub fn is_finished(dir: &Path) -> bool {
+    dir.join("metrics.json").is_file()
+}
+
+/// Runs `chain` into `dir`: from its checkpoint if there is one, else from the start
+/// (replacing what a worker killed before the first checkpoint left there).
+fn run_chain(chain: &Chain, dir: &Path, opts: &WorkerOptions, control: &Control) -> Result<()> {
+    let cfg = &chain.config;
+    let data_dir = crate::data::resolve_data_dir(cfg.data.explicit_dir(opts.data_dir.as_deref()));
+    let path = Checkpoint::path_in(dir);
+    if !path.exists() {
+        session::start(cfg, dir, &data_dir, Replace::RunFolder, control, opts.quiet)?;
+        return Ok(());
+    }
+    let checkpoint = Checkpoint::read(&path)?;
+    let diffs = differences(&checkpoint.header.config, cfg)?;
+    if !diffs.is_empty() {
+        let list: Vec<String> = diffs.iter().map(ToString::to_string).collect();
+        return Err(Error::ResumeConfig {
+            path,
+            differences: list.join("; "),
+        });
+    }
+    session::resume(cfg, dir, &checkpoint, &data_dir, control, opts.quiet)?;
+    Ok(())
+}
