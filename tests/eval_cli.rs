@@ -1,10 +1,10 @@
-//! End-to-end `gped eval`: a short real GPED run (made here through the binary, a few seconds,
+//! End-to-end `gped eval`: a short GPED run (made here through the binary, a few seconds,
 //! with occlusion and Fashion-MNIST as OOD set) is evaluated; the report, `eval.json` and every
 //! figure (valid PNG and SVG files of non-trivial size) are written, the numbers are in range,
 //! and the test set is rebuilt exactly as the run built it (the eval's teacher and student NLL
 //! equal those the run logged). Also: an OOD folder of IDX images scores only the students,
-//! and a bad RUN_DIR fails with a clear message. The real-data tests are skipped (with a
-//! message) when `GPED_DATA_DIR` is unset.
+//! and a bad RUN_DIR fails with a clear message. The runs use the real files of
+//! `GPED_DATA_DIR`, else the synthetic folder of `tests/common/synthetic.rs`.
 
 mod common;
 
@@ -21,7 +21,7 @@ const FIGURES: [&str; 5] = [
     "entropy_scatter",
 ];
 
-/// A short run: full MNIST, 10x10 occlusion, 600 iterations with 200 of burn-in, a teacher
+/// A short run: the whole training set, 10x10 occlusion, 600 iterations with 200 of burn-in, a teacher
 /// sample every 50 steps, both students at every step.
 const CONFIG: &str = r#"
 seed = 3
@@ -62,28 +62,34 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// The run folder shared by the tests (made once), or `None` without data.
-fn short_run(test: &str) -> Option<&'static Path> {
-    let data = common::real_data_dir(test)?;
+/// The folder of the test data, as an argument.
+fn data_dir() -> &'static str {
+    common::test_data().dir().to_str().unwrap()
+}
+
+/// The run folder shared by the tests (made once).
+fn short_run() -> &'static Path {
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, dir) = RUN.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let config = tmp.path().join("short.toml");
         std::fs::write(&config, CONFIG).unwrap();
         let run = tmp.path().join("run");
-        let out = gped(&[
+        let mut args = vec![
             "run",
             config.to_str().unwrap(),
             "--out",
             run.to_str().unwrap(),
             "--data-dir",
-            data.to_str().unwrap(),
+            data_dir(),
             "--quiet",
-        ]);
+        ];
+        args.extend(common::test_data().set_args());
+        let out = gped(&args);
         assert!(out.status.success(), "gped run failed\n{}", text(&out));
         (tmp, run)
     });
-    Some(dir.as_path())
+    dir.as_path()
 }
 
 fn read_json(path: &Path) -> Value {
@@ -150,13 +156,13 @@ fn assert_svg(path: &Path) {
 
 #[test]
 fn eval_writes_report_json_and_every_figure() {
-    let Some(run) = short_run("eval_writes_report_json_and_every_figure") else {
-        return;
-    };
+    let run = short_run();
     let out_dir = tempfile::tempdir().unwrap();
     let out = gped(&[
         "eval",
         run.to_str().unwrap(),
+        "--data-dir",
+        data_dir(),
         "--out",
         out_dir.path().to_str().unwrap(),
     ]);
@@ -239,14 +245,11 @@ fn eval_writes_report_json_and_every_figure() {
 
 #[test]
 fn ood_folder_scores_only_the_students() {
-    let Some(run) = short_run("ood_folder_scores_only_the_students") else {
-        return;
-    };
-    let data = common::real_data_dir("ood_folder_scores_only_the_students").unwrap();
+    let run = short_run();
     // A folder holding only Fashion-MNIST's test images (gzipped), no labels.
     let folder = tempfile::tempdir().unwrap();
     std::fs::copy(
-        data.join("fashion-mnist/t10k-images-idx3-ubyte.gz"),
+        Path::new(data_dir()).join("fashion-mnist/t10k-images-idx3-ubyte.gz"),
         folder.path().join("t10k-images-idx3-ubyte.gz"),
     )
     .unwrap();
@@ -256,6 +259,8 @@ fn ood_folder_scores_only_the_students() {
         run.to_str().unwrap(),
         "--ood",
         folder.path().to_str().unwrap(),
+        "--data-dir",
+        data_dir(),
         "--out",
         out_dir.path().to_str().unwrap(),
     ]);
@@ -267,7 +272,11 @@ fn ood_folder_scores_only_the_students() {
     let eval = read_json(&out_dir.path().join("eval.json"));
     assert_eq!(eval["ood"]["source"], "folder");
     assert_eq!(eval["ood"]["teacher_scored"], false);
-    assert_eq!(number(&eval, "/ood/size"), 10_000.0);
+    let size = match common::test_data().is_real() {
+        true => 10_000,
+        false => common::synthetic::TEST_IMAGES,
+    };
+    assert_eq!(number(&eval, "/ood/size"), size as f64);
     assert!(eval["teacher"]["ood_detection"].is_null());
     let auroc = number(&eval, "/students/predictive/ood_detection/total/auroc");
     assert!((0.0..=1.0).contains(&auroc));
@@ -281,6 +290,8 @@ fn ood_folder_scores_only_the_students() {
         run.to_str().unwrap(),
         "--ood",
         "fashion-mnist",
+        "--data-dir",
+        data_dir(),
         "--out",
         own_dir.path().to_str().unwrap(),
     ]);
