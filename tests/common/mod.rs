@@ -1,10 +1,12 @@
 //! Helpers shared by the tests: the data folder of the data-bound tests (the real files of
 //! `GPED_DATA_DIR`, or else the synthetic MNIST-format folder of `synthetic`), a loopback HTTP
-//! server, writers of small IDX / gzip / tar fixtures, and (`cli`) running the binary.
+//! server, writers of small IDX / gzip / tar fixtures, (`cli`) running the binary, and
+//! (`reference`) independent recomputations of `gped eval`'s numbers.
 #![allow(dead_code)]
 
 pub mod cli;
 pub mod fixture;
+pub mod reference;
 pub mod synthetic;
 
 use std::collections::HashMap;
