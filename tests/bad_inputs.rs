@@ -6,7 +6,8 @@
 //!
 //! This file holds the config, output-folder and run-folder cases; bad data files are in
 //! `tests/bad_data_files.rs`. Cases on a finished run (`gped eval`, an existing run folder) use
-//! a tiny real MNIST run, and are skipped (with a message) when `GPED_DATA_DIR` is unset.
+//! a tiny run on MNIST-format data: the real files of `GPED_DATA_DIR`, else the synthetic folder
+//! of `tests/common/synthetic.rs`.
 
 mod common;
 
@@ -236,23 +237,23 @@ fn eval_of_a_folder_that_does_not_exist() {
     assert_fails_with(&out, &["run folder not found at", s(&missing)]);
 }
 
-/// A tiny real MNIST run (20 iterations, students of width 0.1), made once; `None` without
-/// data. Tests copy it before damaging it.
-fn tiny_run(test: &str) -> Option<&'static Path> {
-    let data = common::real_data_dir(test)?;
+/// A tiny run on the test data (20 iterations, students of width 0.1), made once. Tests copy
+/// it before damaging it.
+fn tiny_run() -> &'static Path {
+    let data = common::test_data();
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, dir) = RUN.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let config = tmp.path().join("tiny.toml");
         std::fs::write(&config, CONFIG).unwrap();
         let run = tmp.path().join("run");
-        let out = gped(&[
+        let mut args = vec![
             "run",
             s(&config),
             "--out",
             s(&run),
             "--data-dir",
-            s(&data),
+            s(data.dir()),
             "--quiet",
             "--set",
             "schedule.iterations=20",
@@ -266,7 +267,9 @@ fn tiny_run(test: &str) -> Option<&'static Path> {
             "students.0.width=[0.1,0.1]",
             "--set",
             "students.1.width=[0.1,0.1]",
-        ]);
+        ];
+        args.extend(data.set_args());
+        let out = gped(&args);
         assert!(
             out.status.success(),
             "tiny run failed: {}",
@@ -274,12 +277,12 @@ fn tiny_run(test: &str) -> Option<&'static Path> {
         );
         (tmp, run)
     });
-    Some(dir.as_path())
+    dir.as_path()
 }
 
 /// A copy of the tiny run in a fresh temporary folder, as `(folder, run folder)`.
-fn copy_of_tiny_run(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
-    let src = tiny_run(test)?;
+fn copy_of_tiny_run() -> (tempfile::TempDir, PathBuf) {
+    let src = tiny_run();
     let tmp = tempfile::tempdir().unwrap();
     let dst = tmp.path().join("run");
     for rel in common::tree(src) {
@@ -291,13 +294,13 @@ fn copy_of_tiny_run(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
             std::fs::copy(&from, &to).unwrap();
         }
     }
-    Some((tmp, dst))
+    (tmp, dst)
 }
 
 /// `gped eval RUN --data-dir DATA`, checked to leave every file under `root` as it was.
 fn eval_untouched(root: &Path, run: &Path) -> Output {
-    let data = common::real_data_dir("eval").unwrap();
-    run_untouched(root, &["eval", s(run), "--data-dir", s(&data)])
+    let data = common::test_data().dir();
+    run_untouched(root, &["eval", s(run), "--data-dir", s(data)])
 }
 
 /// The parameters of student `index` of the run in `run`, at width `width`.
@@ -315,9 +318,7 @@ fn student_params(run: &Path, index: usize, width: [f64; 2]) -> ParamSet {
 
 #[test]
 fn student_weights_of_another_architecture() {
-    let Some((tmp, run)) = copy_of_tiny_run("student_weights_of_another_architecture") else {
-        return;
-    };
+    let (tmp, run) = copy_of_tiny_run();
     // The run's students have hidden layers of floor(0.1 x 400) = 40 units; these weights are
     // of a student with floor(0.2 x 400) = 80.
     let wide = student_params(&run, 0, [0.2, 0.2]);
@@ -339,9 +340,7 @@ fn student_weights_of_another_architecture() {
 
 #[test]
 fn truncated_student_weights() {
-    let Some((tmp, run)) = copy_of_tiny_run("truncated_student_weights") else {
-        return;
-    };
+    let (tmp, run) = copy_of_tiny_run();
     let path = run.join("students/entropy.safetensors");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
@@ -351,9 +350,7 @@ fn truncated_student_weights() {
 
 #[test]
 fn student_weights_with_a_transposed_tensor() {
-    let Some((tmp, run)) = copy_of_tiny_run("student_weights_with_a_transposed_tensor") else {
-        return;
-    };
+    let (tmp, run) = copy_of_tiny_run();
     let good = student_params(&run, 0, [0.1, 0.1]);
     let mut bad = ParamSet::new();
     for spec in &good.specs {
@@ -378,9 +375,7 @@ fn student_weights_with_a_transposed_tensor() {
 
 #[test]
 fn truncated_teacher_ensemble() {
-    let Some((tmp, run)) = copy_of_tiny_run("truncated_teacher_ensemble") else {
-        return;
-    };
+    let (tmp, run) = copy_of_tiny_run();
     let path = run.join("ensemble_test.safetensors");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() - 8]).unwrap();
@@ -390,9 +385,7 @@ fn truncated_teacher_ensemble() {
 
 #[test]
 fn run_config_edited_into_an_invalid_one() {
-    let Some((tmp, run)) = copy_of_tiny_run("run_config_edited_into_an_invalid_one") else {
-        return;
-    };
+    let (tmp, run) = copy_of_tiny_run();
     let path = run.join("config.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("burn_in = 5"), "{text}");
@@ -409,10 +402,8 @@ fn run_config_edited_into_an_invalid_one() {
 
 #[test]
 fn rerun_into_a_finished_run_folder_is_refused() {
-    let Some((tmp, run)) = copy_of_tiny_run("rerun_into_a_finished_run_folder_is_refused") else {
-        return;
-    };
-    let data = common::real_data_dir("rerun").unwrap();
+    let (tmp, run) = copy_of_tiny_run();
+    let data = common::test_data().dir();
     let config = run.join("config.toml");
     let out = run_untouched(
         tmp.path(),
@@ -422,7 +413,7 @@ fn rerun_into_a_finished_run_folder_is_refused() {
             "--out",
             s(&run),
             "--data-dir",
-            s(&data),
+            s(data),
             "--quiet",
         ],
     );

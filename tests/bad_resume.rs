@@ -3,7 +3,8 @@
 //! what was expected and found, no panic, and every file left as it was. Run folders are made
 //! by hand (a config, a log, a checkpoint with its header and an empty state): every refusal
 //! here happens before the data is read or the state is loaded. The one case that needs the
-//! state (a tensor of the wrong shape) uses real MNIST and is skipped without `GPED_DATA_DIR`.
+//! state (a tensor of the wrong shape) loads MNIST-format data: the real files of `GPED_DATA_DIR`,
+//! else the synthetic folder of `tests/common/synthetic.rs`.
 
 mod common;
 
@@ -137,19 +138,19 @@ fn force_on_a_folder_that_is_not_a_run() {
 
 #[test]
 fn checkpoint_with_a_tensor_of_the_wrong_shape() {
-    let Some(data_dir) = common::real_data_dir("checkpoint_with_a_tensor_of_the_wrong_shape")
-    else {
-        return;
-    };
+    let test_data = common::test_data();
+    let data_dir = test_data.dir();
     // The header says width 0.1; the state was saved by a student of width 0.2.
     let mut config = RunConfig::default();
+    // The synthetic files are not MNIST's: their checksums are not checked.
+    config.data.verify_checksums = test_data.is_real();
     config.students[0].width = [0.1, 0.1];
     let mut wider = config.clone();
     wider.students[0].width = [0.2, 0.2];
     let tmp = tempfile::tempdir().unwrap();
     let dir = stopped_run(tmp.path(), &config);
     let valid = wider.validate().unwrap();
-    let data = distill::prepare::prepare(&valid, &data_dir).unwrap();
+    let data = distill::prepare::prepare(&valid, data_dir).unwrap();
     let mut state = StateWriter::new();
     RunState::new(&valid, &data)
         .unwrap()
@@ -168,7 +169,7 @@ fn checkpoint_with_a_tensor_of_the_wrong_shape() {
     )
     .unwrap();
     let mut args = resume_args(&dir, &[]);
-    args[5] = s(&data_dir);
+    args[5] = s(data_dir);
     let out = run_untouched(tmp.path(), &args);
     assert_fails_with(
         &out,

@@ -5,7 +5,8 @@
 //! batches, Adam as documented by PyTorch) reached 95.3% and 96.5% test accuracy after one
 //! epoch for two seeds (`tests/reference/mnist_mlp_numpy.py`); gped gets 96.5% (seeds 0, 1, 2: 96.46%, 96.49%, 96.45%). One epoch is
 //! therefore not enough for 97% in this setting; two are (97.5% here), so the test trains two
-//! epochs and asserts 96% after the first and 97% after the second.
+//! epochs and asserts 96% after the first and 97% after the second. Real data only: ignored
+//! unless asked for (`--include-ignored`), and then failing without `GPED_DATA_DIR`.
 
 mod common;
 
@@ -25,10 +26,9 @@ fn test_accuracy(net: &mut Network, test: &Dataset) -> f64 {
 }
 
 #[test]
+#[ignore = "needs the real MNIST files: GPED_DATA_DIR=../shared/data cargo test --release -- --include-ignored"]
 fn fcnn_with_adam_reaches_97_percent() {
-    let Some(dir) = common::real_data_dir("fcnn_with_adam_reaches_97_percent") else {
-        return;
-    };
+    let dir = common::real_data_dir();
     let train = load(&dir, "mnist", Split::Train, ChecksumPolicy::Verify).unwrap();
     let test = load(&dir, "mnist", Split::Test, ChecksumPolicy::Verify).unwrap();
     let mut net = build(&ModelSpec::teacher(Arch::Fcnn), 0);

@@ -1,9 +1,10 @@
-//! Checkpoints and resume on real MNIST (skipped, with a message, when `GPED_DATA_DIR` is
-//! unset): a run stopped at a random iteration (by the library's stop hook, or by a real
-//! SIGTERM to the binary) or crashed after a periodic checkpoint, then resumed, ends with the
-//! same metrics, log lines and weights, bit for bit, as the same run uninterrupted. Timings
-//! (`time`, `elapsed_s`) are the only fields allowed to differ. The random iteration is printed
-//! by every assertion and can be fixed with `GPED_RESUME_AT`.
+//! Checkpoints and resume on MNIST-format data (the real files of `GPED_DATA_DIR`, else the
+//! synthetic folder of `tests/common/synthetic.rs`): a run stopped at a random iteration (by
+//! the library's stop hook, or by a real SIGTERM to the binary) or crashed after a periodic
+//! checkpoint, then resumed, ends with the same metrics, log lines and weights, bit for bit,
+//! as the same run uninterrupted. Timings (`time`, `elapsed_s`) are the only fields allowed to
+//! differ. The random iteration is printed by every assertion and can be fixed with
+//! `GPED_RESUME_AT`.
 
 mod common;
 
@@ -47,19 +48,24 @@ dropout = 0.0
 width = [0.25, 0.25]
 "#;
 
+/// `CONFIG` with `overrides` and those the test data needs.
 fn config(overrides: &[&str]) -> ValidConfig {
-    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    let overrides: Vec<String> = common::test_data()
+        .overrides()
+        .iter()
+        .chain(overrides)
+        .map(|s| s.to_string())
+        .collect();
     RunConfig::from_toml_str(CONFIG, "resume test")
         .and_then(|c| c.with_overrides(&overrides))
         .and_then(|c| c.validate())
         .unwrap()
 }
 
-/// The prepared real data of `CONFIG`, loaded once.
-fn data(test: &str) -> Option<&'static RunData> {
-    let dir = common::real_data_dir(test)?;
+/// The prepared data of `CONFIG`, loaded once.
+fn data() -> &'static RunData {
     static DATA: OnceLock<RunData> = OnceLock::new();
-    Some(DATA.get_or_init(|| distill::prepare::prepare(&config(&[]), &dir).unwrap()))
+    DATA.get_or_init(|| distill::prepare::prepare(&config(&[]), common::test_data().dir()).unwrap())
 }
 
 /// An iteration in `lo..hi`: `GPED_RESUME_AT` if set, else drawn from the clock.
@@ -181,17 +187,13 @@ fn stop_and_resume(data: &RunData, k: u64) {
 
 #[test]
 fn run_stopped_at_a_random_iteration_and_resumed_equals_the_uninterrupted_run() {
-    let Some(data) = data("run_stopped_at_a_random_iteration") else {
-        return;
-    };
+    let data = data();
     stop_and_resume(data, random_iteration(1, 300));
 }
 
 #[test]
 fn run_stopped_right_after_a_log_line_and_in_burn_in_resumes_exactly() {
-    let Some(data) = data("run_stopped_right_after_a_log_line") else {
-        return;
-    };
+    let data = data();
     // 50: the step that wrote a metrics.jsonl line (its window sums restart at zero);
     // 7: inside burn-in, before any student step or ensemble sample.
     for k in [50, 7] {
@@ -201,9 +203,7 @@ fn run_stopped_right_after_a_log_line_and_in_burn_in_resumes_exactly() {
 
 #[test]
 fn crash_after_a_periodic_checkpoint_resumes_from_it_exactly() {
-    let Some(data) = data("crash_after_a_periodic_checkpoint") else {
-        return;
-    };
+    let data = data();
     // Checkpoints every 70 iterations; the "crash" writes nothing more. How often checkpoints
     // are written is free to change and must not change any result.
     let k = random_iteration(71, 300);
@@ -239,9 +239,8 @@ fn wait_for_a_line(path: &Path, limit: Duration) -> bool {
 
 #[test]
 fn sigterm_to_the_binary_checkpoints_and_resume_finishes_the_same_run() {
-    let Some(data_dir) = common::real_data_dir("sigterm_to_the_binary") else {
-        return;
-    };
+    let test_data = common::test_data();
+    let data_dir = test_data.dir();
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("run.toml");
     // Long enough that the signal, sent at the first log line (iteration 50), arrives
@@ -254,7 +253,8 @@ fn sigterm_to_the_binary_checkpoints_and_resume_finishes_the_same_run() {
     let run = |out: &Path| {
         Command::new(env!("CARGO_BIN_EXE_gped"))
             .args(["run", s(&config), "--quiet", "--out", s(out)])
-            .args(["--data-dir", s(&data_dir)])
+            .args(["--data-dir", s(data_dir)])
+            .args(test_data.set_args())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -288,7 +288,7 @@ fn sigterm_to_the_binary_checkpoints_and_resume_finishes_the_same_run() {
         "--resume",
         s(&stopped),
         "--data-dir",
-        s(&data_dir),
+        s(data_dir),
         "--quiet",
     ]);
     assert!(
@@ -303,9 +303,7 @@ fn sigterm_to_the_binary_checkpoints_and_resume_finishes_the_same_run() {
 
 #[test]
 fn force_replaces_an_earlier_run_folder() {
-    let Some(data_dir) = common::real_data_dir("force_replaces_an_earlier_run_folder") else {
-        return;
-    };
+    let test_data = common::test_data();
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("run.toml");
     let short = CONFIG
@@ -317,7 +315,8 @@ fn force_replaces_an_earlier_run_folder() {
     std::fs::write(out.join("config.toml"), b"# an earlier run\n").unwrap();
     std::fs::write(out.join("old-output.txt"), b"stale").unwrap();
     let args = ["run", s(&config), "--out", s(&out), "--quiet"];
-    let data = ["--data-dir", s(&data_dir)];
+    let mut data = vec!["--data-dir", s(test_data.dir())];
+    data.extend(test_data.set_args());
     let refused = gped(&[&args[..], &data[..]].concat());
     assert_eq!(
         refused.status.code(),

@@ -1,32 +1,88 @@
-//! Helpers shared by the data tests: the real data directory from `GPED_DATA_DIR`, a loopback
-//! HTTP server, writers of small IDX / gzip / tar fixtures, and (`cli`) running the binary.
+//! Helpers shared by the tests: the data folder of the data-bound tests (the real files of
+//! `GPED_DATA_DIR`, or else the synthetic MNIST-format folder of `synthetic`), a loopback HTTP
+//! server, writers of small IDX / gzip / tar fixtures, (`cli`) running the binary, and
+//! (`reference`) independent recomputations of `gped eval`'s numbers.
 #![allow(dead_code)]
 
 pub mod cli;
 pub mod fixture;
+pub mod reference;
+pub mod synthetic;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use flate2::{Compression, write::GzEncoder};
 
-/// The real data directory named by `GPED_DATA_DIR`, resolved against the current directory
-/// and then the package root; `None` (with a visible message) when the variable is unset.
-/// A set variable that names no folder is a configuration error and fails the test.
-pub fn real_data_dir(test: &str) -> Option<PathBuf> {
-    let Some(raw) = std::env::var_os("GPED_DATA_DIR") else {
-        // Written to stderr directly, not with eprintln!, so the test harness does not capture it.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: GPED_DATA_DIR is not set (e.g. GPED_DATA_DIR=../shared/data)"
-        );
-        return None;
-    };
-    let raw = PathBuf::from(raw);
+/// What `#[ignore]` says of, and a real-data-only test run without the files fails with.
+pub const NEEDS_REAL_DATA: &str = concat!(
+    "needs the real MNIST files: ",
+    "GPED_DATA_DIR=../shared/data cargo test --release -- --include-ignored"
+);
+
+/// The MNIST-format data folder a data-bound test runs on.
+pub enum TestData {
+    /// The real MNIST and Fashion-MNIST files of `GPED_DATA_DIR`.
+    Real(PathBuf),
+    /// The synthetic folder of [`synthetic`], when `GPED_DATA_DIR` is unset.
+    Synthetic(PathBuf),
+}
+
+impl TestData {
+    pub fn dir(&self) -> &Path {
+        match self {
+            TestData::Real(dir) | TestData::Synthetic(dir) => dir,
+        }
+    }
+
+    pub fn is_real(&self) -> bool {
+        matches!(self, TestData::Real(_))
+    }
+
+    /// The config overrides (`key=value`) a run on this data needs: the synthetic files are
+    /// not MNIST's, so their checksums are not checked.
+    pub fn overrides(&self) -> &'static [&'static str] {
+        match self {
+            TestData::Real(_) => &[],
+            TestData::Synthetic(_) => &["data.verify_checksums=false"],
+        }
+    }
+
+    /// [`TestData::overrides`] as `--set` arguments of `gped run`.
+    pub fn set_args(&self) -> Vec<&'static str> {
+        self.overrides()
+            .iter()
+            .flat_map(|&o| ["--set", o])
+            .collect()
+    }
+}
+
+/// The data of the data-bound tests: the real files when `GPED_DATA_DIR` is set (resolved as
+/// [`gped_data_dir`] does; a loud failure if it names no folder), else the synthetic folder,
+/// made once per build of its generator.
+pub fn test_data() -> &'static TestData {
+    static DATA: OnceLock<TestData> = OnceLock::new();
+    DATA.get_or_init(|| match gped_data_dir() {
+        Some(dir) => TestData::Real(dir),
+        None => TestData::Synthetic(synthetic_data_dir()),
+    })
+}
+
+/// The real data folder, for the `#[ignore]`d real-data-only tests: fails with
+/// [`NEEDS_REAL_DATA`] when `GPED_DATA_DIR` is unset (never skips).
+pub fn real_data_dir() -> PathBuf {
+    gped_data_dir().unwrap_or_else(|| panic!("{NEEDS_REAL_DATA} (GPED_DATA_DIR is not set)"))
+}
+
+/// The folder named by `GPED_DATA_DIR`, resolved against the current directory and then the
+/// package root; `None` when the variable is unset. A set variable that names no folder is a
+/// configuration error and fails the test.
+fn gped_data_dir() -> Option<PathBuf> {
+    let raw = PathBuf::from(std::env::var_os("GPED_DATA_DIR")?);
     let candidates = if raw.is_absolute() {
         vec![raw.clone()]
     } else {
@@ -43,6 +99,30 @@ pub fn real_data_dir(test: &str) -> Option<PathBuf> {
             raw.display()
         ),
     }
+}
+
+/// The synthetic data folder under cargo's test scratch folder (`target/tmp`), named after a
+/// hash of the generator's source so that a changed generator makes a new one. Written into a
+/// temporary folder and renamed into place, so concurrent test binaries never see half of it.
+fn synthetic_data_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    // FNV-1a: a hash that no toolchain update changes.
+    let hash = include_str!("synthetic.rs")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let dir = tmp.join(format!("synthetic-mnist-{hash:016x}"));
+    if !dir.is_dir() {
+        std::fs::create_dir_all(tmp).unwrap();
+        let staging = tempfile::tempdir_in(tmp).unwrap();
+        synthetic::write_data_folder(staging.path());
+        // Fails harmlessly when another test binary renamed its copy into place first.
+        if std::fs::rename(staging.path(), &dir).is_err() {
+            assert!(dir.is_dir(), "could not write {}", dir.display());
+        }
+    }
+    dir
 }
 
 /// A canned response of the loopback server.
