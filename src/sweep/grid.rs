@@ -214,3 +214,79 @@ fn value_label(v: &toml::Value) -> String {
 fn in_cell(name: &str, e: Error) -> Error {
     Error::InvalidArgument(format!("sweep cell `{name}`: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> SweepSpec {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn cells_are_every_combination_and_student_settings_share_a_chain() {
+        let s = spec(
+            r#"
+            [set]
+            "schedule.iterations" = 5000
+            [axes]
+            "data.mask_size" = [0, 5, 10]
+            "students.0.width" = [[0.5, 0.5], [1.0, 1.0]]
+            "students.1.estimator" = ["sample"]
+            "#,
+        );
+        let grid = Grid::expand(&s, Path::new(".")).unwrap();
+        // 3 masks x 2 widths x 1 estimator; the axes in key order, the last fastest.
+        assert_eq!(grid.cells.len(), 6);
+        assert_eq!(grid.varied, ["data.mask_size", "students.0.width"]);
+        assert_eq!(
+            grid.cells[1].name,
+            "data.mask_size-0__students.0.width-1.0_1.0__students.1.estimator-sample"
+        );
+        // One chain per mask, each with the two widths' predictive students and one shared
+        // entropy student (its settings are the same in both cells).
+        assert_eq!(grid.chains.len(), 3);
+        for (i, chain) in grid.chains.iter().enumerate() {
+            assert_eq!(chain.cells, [2 * i, 2 * i + 1]);
+            assert_eq!(chain.config.schedule.iterations, 5000);
+            let names: Vec<&str> = chain
+                .config
+                .students
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            assert_eq!(names, ["predictive", "entropy", "predictive-1"]);
+            assert_eq!(chain.config.students[2].width, [1.0, 1.0]);
+            assert_eq!(chain.config.data.mask_size, 5 * i);
+        }
+        assert_eq!(grid.chains[1].name, "data.mask_size-5");
+        let second = &grid.cells[1];
+        assert_eq!(second.students["predictive"], "predictive-1");
+        assert_eq!(second.students["entropy"], "entropy");
+    }
+
+    #[test]
+    fn a_grid_without_chain_settings_is_one_chain_and_bad_cells_are_named() {
+        let s = spec(
+            r#"
+            [axes]
+            "students.0.learning_rate" = [1e-3, 1e-4]
+            "#,
+        );
+        let grid = Grid::expand(&s, Path::new(".")).unwrap();
+        assert_eq!(grid.chains.len(), 1);
+        assert_eq!(grid.chains[0].name, "all");
+        assert_eq!(grid.cells[1].name, "students.0.learning_rate-0.0001");
+        let s = spec(
+            r#"
+            [axes]
+            "students.0.thinning" = [1, 0]
+            "#,
+        );
+        let err = Grid::expand(&s, Path::new(".")).unwrap_err().to_string();
+        assert!(
+            err.contains("sweep cell `students.0.thinning-0`") && err.contains("thinning"),
+            "{err}"
+        );
+    }
+}
