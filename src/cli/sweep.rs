@@ -4,7 +4,9 @@
 
 use super::run::stop_on_signals;
 use crate::distill::Control;
-use crate::sweep::{DEFAULT_STALE_AFTER_S, Shard, WorkerOptions, run_worker, status_text};
+use crate::sweep::{
+    DEFAULT_STALE_AFTER_S, Grid, Shard, SweepSpec, WorkerOptions, run_worker, status_text,
+};
 use crate::{Error, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ pub struct SweepArgs {
     /// the sweep folder.
     pub spec: PathBuf,
     /// The sweep folder (shared by all workers of the sweep).
-    #[arg(long, required_unless_present = "status")]
+    #[arg(long, required_unless_present_any = ["status", "dry_run"])]
     pub out: Option<PathBuf>,
     /// Run shard I of N (every N-th chain from I); default: from SLURM_ARRAY_TASK_ID or
     /// JOB_COMPLETION_INDEX, else all chains.
@@ -33,6 +35,9 @@ pub struct SweepArgs {
     /// Print the state of the sweep folder SPEC instead of running.
     #[arg(long, conflicts_with_all = ["out", "shard", "shards"])]
     pub status: bool,
+    /// Expand and check the spec, print its chains and cells, and run nothing.
+    #[arg(long, conflicts_with = "status")]
+    pub dry_run: bool,
     /// Folder holding the datasets (default: data.dir, else $GPED_DATA_DIR, else ./data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -46,6 +51,10 @@ pub fn run(args: SweepArgs) -> Result<()> {
     let stale_after = Duration::from_secs(args.stale_after);
     if args.status {
         print!("{}", status_text(&args.spec, stale_after)?);
+        return Ok(());
+    }
+    if args.dry_run {
+        print!("{}", plan_text(&args.spec)?);
         return Ok(());
     }
     let Some(out) = args.out else {
@@ -63,4 +72,35 @@ pub fn run(args: SweepArgs) -> Result<()> {
     run_worker(&args.spec, &opts, &control)?;
     print!("{}", status_text(&opts.out, stale_after)?);
     Ok(())
+}
+
+/// The chains and cells of the spec at `path`, one chain per paragraph.
+fn plan_text(path: &std::path::Path) -> Result<String> {
+    let spec = SweepSpec::load(path)?;
+    let grid = Grid::expand(&spec, path.parent().unwrap_or(std::path::Path::new(".")))?;
+    let mut text = String::new();
+    for chain in &grid.chains {
+        let students: Vec<&str> = chain
+            .config
+            .students
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        text += &format!(
+            "chain {} ({} iterations; students {})\n",
+            chain.name,
+            chain.config.schedule.iterations,
+            students.join(", ")
+        );
+        for cell in grid.cells_of(chain) {
+            text += &format!("  cell {}\n", cell.name);
+        }
+    }
+    text += &format!(
+        "{} cells in {} chains; varied: {}\n",
+        grid.cells.len(),
+        grid.chains.len(),
+        grid.varied.join(", ")
+    );
+    Ok(text)
 }
