@@ -1,4 +1,5 @@
-//! End-to-end tests of `gped data check` and `gped data fetch`, running the built binary.
+//! End-to-end tests of `gped data check`, `gped data fetch` and `gped run --fetch`, running
+//! the built binary.
 //! Downloads go to a loopback HTTP server started by the test. The check of the real files
 //! (present, published sizes, checksums ok) is ignored unless asked for (`--include-ignored`),
 //! and then fails without `GPED_DATA_DIR`.
@@ -182,5 +183,52 @@ fn fetch_of_an_unknown_dataset_lists_the_known_ones() {
             "unknown dataset `svhn`; known datasets: mnist, fashion-mnist, kmnist, cifar10"
         ),
         "{stderr}"
+    );
+}
+
+#[test]
+fn run_with_fetch_downloads_a_missing_dataset_once_then_runs_on_it() {
+    // KMNIST has no published checksums, so the tiny served files pass the fetch's checks.
+    let server = LoopbackServer::start(gz_routes(&tiny_idx_files()));
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("run.toml");
+    std::fs::write(&config, "seed = 1\n[data]\ndataset = \"kmnist\"\n").unwrap();
+    let data = tmp.path().join("data"); // absent: the fetch makes it
+    let run_into = |name: &str| {
+        let out = tmp.path().join(name);
+        let mut cmd = gped(&[
+            "run",
+            path_arg(&config),
+            "--fetch",
+            "--quiet",
+            "--data-dir",
+            path_arg(&data),
+            "--out",
+            path_arg(&out),
+            "--set",
+            "schedule.iterations=2",
+            "--set",
+            "schedule.burn_in=0",
+            "--set",
+            "sampler.batch_size=2",
+            "--set",
+            "pool.batch_size=2",
+        ]);
+        cmd.env("GPED_MIRROR", &server.base_url);
+        let (o, stdout, stderr) = run(&mut cmd);
+        assert!(o.status.success(), "{stdout}\n{stderr}");
+        assert!(out.join("metrics.json").is_file());
+        stderr
+    };
+    let first = run_into("run1");
+    assert!(first.contains("fetching kmnist into"), "{first}");
+    assert_eq!(server.requests().len(), 4, "{:?}", server.requests());
+    assert_eq!(tree(&data.join("kmnist")).len(), 4);
+    let second = run_into("run2");
+    assert!(!second.contains("fetching"), "{second}");
+    assert_eq!(
+        server.requests().len(),
+        4,
+        "the second run downloaded again"
     );
 }

@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// Folder holding the datasets (default: data.dir, else $GPED_DATA_DIR, else ./data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Download the run's datasets (its own and its OOD set) into the data folder first when
+    /// they are missing there (from $GPED_MIRROR, else the catalogue's mirror; verified).
+    #[arg(long, conflicts_with = "resume")]
+    pub fetch: bool,
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
@@ -70,6 +74,9 @@ fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
         .clone()
         .unwrap_or_else(|| default_run_dir(&valid.output.dir, config_path));
     let data_dir = crate::data::resolve_data_dir(valid.data.explicit_dir(args.data_dir.as_deref()));
+    if args.fetch {
+        fetch_missing(&valid, &data_dir)?;
+    }
     let replace = if args.force {
         Replace::RunFolder
     } else {
@@ -77,6 +84,22 @@ fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
     };
     let summary = session::start(&valid, &out, &data_dir, replace, control, args.quiet)?;
     Ok((summary, out))
+}
+
+/// Downloads the datasets of `cfg` that `data_dir` does not hold at all (a partly present
+/// dataset is left for the loader to report).
+fn fetch_missing(cfg: &ValidConfig, data_dir: &Path) -> Result<()> {
+    for name in std::iter::once(cfg.data.dataset).chain(cfg.data.ood) {
+        let spec = crate::data::dataset_spec(name.as_str())?;
+        if let crate::data::DatasetStatus::Missing { .. } =
+            crate::data::check_dataset(data_dir, spec)
+        {
+            eprintln!("fetching {} into {}", spec.name, data_dir.display());
+            let mirror = crate::data::resolve_mirror(None);
+            crate::data::fetch(data_dir, spec.name, mirror.as_deref())?;
+        }
+    }
+    Ok(())
 }
 
 /// Continues the run in `dir` from its checkpoint.
