@@ -205,7 +205,10 @@ fn sbatch_takes_the_binary_and_extra_flags_from_the_environment() {
         &[],
         None,
     );
-    let expected = "sweep /shared/spec.toml --out /shared/out --quiet --stale-after 900 --data-dir /shared/data";
+    let expected = concat!(
+        "sweep /shared/spec.toml --out /shared/out --quiet",
+        " --stale-after 900 --data-dir /shared/data"
+    );
     assert_eq!(echoed_argv(&output).join(" "), expected);
 }
 

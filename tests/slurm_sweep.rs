@@ -14,9 +14,10 @@
 //!   finished in), comma-separated, fields quoted with `"` only when they hold a comma or a quote.
 //! - Time columns, the only ones allowed to differ between the two runs, are those whose name
 //!   ends in `_s` (seconds: `wall_s`, `teacher_step_s`, ...), starts with `ms_`
-//!   (`ms_per_iteration`) or contains `time`: the names of the timings in a run's metrics.json. A column telling which worker,
-//!   host or shard ran a chain would differ too: add it to `is_time_column` if the report gains
-//!   one. Fields may name the sweep folder: its path is replaced by `DIR` before comparing.
+//!   (`ms_per_iteration`) or contains `time`: the names of the timings in a run's metrics.json.
+//!   A column telling which worker, host or shard ran a chain would differ too: add it to
+//!   `is_time_column` if the report gains one. Fields may name the sweep folder: its path is
+//!   replaced by `DIR` before comparing.
 //! - The two runs are bit-identical because a run is reproducible from its config alone and the
 //!   spec fixes `threads = 1` (the thread count could change float summation order).
 
