@@ -111,10 +111,13 @@ start() {
   fi
   running "$CTLD_PID" || slurmctld
   running "$SLURMD_PID" || slurmd
+  # The node counts as up when sinfo says so and both daemons are alive (slurmctld restores
+  # the node's last state from its state files, so sinfo alone could say idle for a dead slurmd).
   local waited=0 state=""
   while [ "$waited" -lt "$WAIT_S" ]; do
     state=$(sinfo -h -o %t 2>/dev/null || true)
-    if [ "$state" = idle ] || [ "$state" = mix ] || [ "$state" = alloc ]; then
+    if { [ "$state" = idle ] || [ "$state" = mix ] || [ "$state" = alloc ]; } &&
+      running "$CTLD_PID" && running "$SLURMD_PID"; then
       echo "local-slurm: node $(hostname -s) is $state (after ${waited} s)"
       return
     fi
