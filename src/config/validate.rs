@@ -500,8 +500,10 @@ mod tests {
 
     #[test]
     fn every_size_has_an_upper_bound() {
-        let mut c = RunConfig::default();
-        c.threads = MAX_THREADS;
+        let mut c = RunConfig {
+            threads: MAX_THREADS,
+            ..RunConfig::default()
+        };
         c.schedule.iterations = MAX_ITERATIONS;
         c.students[0].width = [MAX_WIDTH_MULTIPLIER, MAX_WIDTH_MULTIPLIER];
         assert!(c.validate().is_ok(), "{:?}", c.validate());
