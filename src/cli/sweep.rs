@@ -69,7 +69,15 @@ pub fn run(args: SweepArgs) -> Result<()> {
         quiet: args.quiet,
     };
     let control = Control::on_flag(stop_on_signals()?);
-    run_worker(&args.spec, &opts, &control)?;
+    if let Err(e) = run_worker(&args.spec, &opts, &control) {
+        if let Error::Interrupted { .. } = e {
+            eprintln!(
+                "note: the sweep stopped with its running chain checkpointed; run the same \
+                 `gped sweep` command to continue the sweep"
+            );
+        }
+        return Err(e);
+    }
     print!("{}", status_text(&opts.out, stale_after)?);
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! file `claims/NAME.GEN` in the sweep folder, made with an exclusive create (`O_EXCL`), so of
 //! two workers only one makes it. It holds its owner (host, process) and when it was taken.
 //! While the owner runs the chain, a heartbeat thread renews the file's modification time every
-//! quarter of the stale timeout. A claim whose heartbeat is older than the timeout belongs to a
-//! dead worker: another takes it over by making generation GEN + 1 (again exclusively, so one
+//! quarter of the stale timeout. A claim whose heartbeat is older than the timeout, or whose
+//! owner was a process of this host that is gone, belongs to a dead worker: another takes it over by making generation GEN + 1 (again exclusively, so one
 //! worker wins), and continues the chain from its checkpoint. The timeout must exceed the
 //! longest pause of a live worker and the clock skew between hosts on a shared file system
 //! (the file system's own times are compared with this host's clock).
@@ -49,7 +49,7 @@ impl Claim {
         let next = match latest(&claims, chain)? {
             None => 0,
             Some((generation, path)) => match age(&path)? {
-                Some(age) if age <= stale_after => return Ok(None),
+                Some(age) if age <= stale_after && !owner_died_here(&path) => return Ok(None),
                 // Vanished meanwhile (released) or stale: the next generation is free to take.
                 _ => generation + 1,
             },
@@ -94,7 +94,7 @@ impl Claim {
             .to_string();
         Ok(match age(&path)? {
             None => Holder::Nobody,
-            Some(age) if age <= stale_after => Holder::Live(owner),
+            Some(age) if age <= stale_after && !owner_died_here(&path) => Holder::Live(owner),
             Some(age) => Holder::Stale(owner, age.as_secs()),
         })
     }
@@ -146,6 +146,20 @@ fn latest(claims: &Path, chain: &str) -> Result<Option<(u64, PathBuf)>> {
         }
     }
     Ok(best)
+}
+
+/// Whether the claim at `path` was taken by a process of this host that no longer runs (a
+/// worker killed here need not wait out the timeout). Linux only (`/proc`); elsewhere, and
+/// for other hosts, only the heartbeat tells.
+fn owner_died_here(path: &Path) -> bool {
+    let owner = std::fs::read_to_string(path).unwrap_or_default();
+    let words: Vec<&str> = owner.split_whitespace().collect();
+    match words.as_slice() {
+        ["owner", host, "pid", pid, ..] if *host == host_name() => {
+            Path::new("/proc/self").exists() && !Path::new("/proc").join(pid).exists()
+        }
+        _ => false,
+    }
 }
 
 /// Time since `path` was last modified (its heartbeat); `None` if it is gone.
@@ -227,6 +241,27 @@ mod tests {
         });
         assert_eq!(x.is_some() as u8 + y.is_some() as u8, 1, "{x:?} {y:?}");
         assert!(dir.path().join("claims/a.1").exists() && !dead.exists());
+    }
+
+    #[test]
+    fn a_claim_of_a_dead_process_of_this_host_is_taken_over_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("claims")).unwrap();
+        // A child process that has exited: its pid no longer runs.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let claim = format!("owner {} pid {pid} at unix time 0\n", host_name());
+        std::fs::write(dir.path().join("claims/a.0"), claim).unwrap();
+        assert!(matches!(
+            Claim::holder(dir.path(), "a", LONG).unwrap(),
+            Holder::Stale(..)
+        ));
+        assert!(Claim::take(dir.path(), "a", LONG).unwrap().is_some());
+        // The same claim from another host is live until its heartbeat is old.
+        let other = format!("owner not-{} pid {pid} at unix time 0\n", host_name());
+        std::fs::write(dir.path().join("claims/b.0"), other).unwrap();
+        assert!(Claim::take(dir.path(), "b", LONG).unwrap().is_none());
     }
 
     #[test]

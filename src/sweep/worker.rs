@@ -1,9 +1,11 @@
 //! One worker of a sweep (`gped sweep SPEC --out DIR`): expands the spec, records the sweep in
 //! `DIR/sweep.json`, and runs the chains of its shard one after the other. A finished chain
-//! (its `metrics.json` exists) is skipped, a chain a live worker holds is left to it, and a
-//! chain with a checkpoint continues from it, so a killed sweep started again ends exactly as
-//! an uninterrupted one (resume is bit for bit). Each chain is an ordinary run folder
-//! `DIR/chains/NAME`, run through `distill::session`.
+//! (its `metrics.json` exists) is skipped, a chain with a checkpoint continues from it, and a
+//! chain a live worker holds is left to it: the worker waits until that chain is finished, or
+//! its claim goes stale and it takes the chain over, so a worker ends only when its whole
+//! shard is finished. A killed sweep started again ends exactly as an uninterrupted one
+//! (resume is bit for bit). Each chain is an ordinary run folder `DIR/chains/NAME`, run
+//! through `distill::session`.
 
 use super::claim::Claim;
 use super::grid::{Chain, Grid};
@@ -38,21 +40,22 @@ pub struct WorkerSummary {
     pub ran: usize,
     /// Cells of chains that were already finished.
     pub found_done: usize,
-    /// Cells of chains that a live worker held.
+    /// Cells of chains that live workers held at the last look (0 once the worker ends: it
+    /// waits for them).
     pub held_elsewhere: usize,
     /// Cells in the shard.
     pub total: usize,
 }
 
 impl WorkerSummary {
-    fn line(&self, shard: Shard) -> String {
+    /// The progress line, with `held` cells held by other workers.
+    fn line(&self, shard: Shard, held: usize) -> String {
         let done = self.ran + self.found_done;
         format!(
-            "sweep shard {}/{}: cells done {done}, held by other workers {}, left {}",
+            "sweep shard {}/{}: cells done {done}, held by other workers {held}, left {}",
             shard.index,
             shard.count,
-            self.held_elsewhere,
-            self.total - done - self.held_elsewhere
+            self.total - done - held
         )
     }
 }
@@ -77,31 +80,66 @@ pub fn run_worker(
         total: mine.iter().map(|c| c.cells.len()).sum(),
         ..WorkerSummary::default()
     };
-    for chain in mine {
-        let dir = chain_dir(&opts.out, &chain.name);
-        let cells = chain.cells.len();
-        if is_finished(&dir) {
-            summary.found_done += cells;
-            continue;
+    let mut left = mine;
+    loop {
+        let mut held = Vec::new();
+        for chain in left {
+            let dir = chain_dir(&opts.out, &chain.name);
+            if is_finished(&dir) {
+                summary.found_done += chain.cells.len();
+                continue;
+            }
+            let Some(claim) = Claim::take(&opts.out, &chain.name, opts.stale_after)? else {
+                held.push(chain);
+                continue;
+            };
+            // The previous holder may have finished it between the two looks.
+            if is_finished(&dir) {
+                summary.found_done += chain.cells.len();
+                continue;
+            }
+            eprintln!(
+                "sweep: running chain {} ({} cells)",
+                chain.name,
+                chain.cells.len()
+            );
+            run_chain(chain, &dir, opts, control)?;
+            drop(claim);
+            summary.ran += chain.cells.len();
+            eprintln!("{}", summary.line(opts.shard, 0));
         }
-        let Some(claim) = Claim::take(&opts.out, &chain.name, opts.stale_after)? else {
-            summary.held_elsewhere += cells;
-            eprintln!("{}", summary.line(opts.shard));
-            continue;
-        };
-        // The previous holder may have finished it between the two looks.
-        if is_finished(&dir) {
-            summary.found_done += cells;
-            continue;
+        if held.is_empty() {
+            break;
         }
-        eprintln!("sweep: running chain {} ({cells} cells)", chain.name);
-        run_chain(chain, &dir, opts, control)?;
-        drop(claim);
-        summary.ran += cells;
-        eprintln!("{}", summary.line(opts.shard));
+        // Chains of this shard that other workers hold: wait until they finish, or until a
+        // dead worker's claim goes stale and this one takes the chain over.
+        summary.held_elsewhere = held.iter().map(|c| c.cells.len()).sum();
+        eprintln!(
+            "{} (waiting for them)",
+            summary.line(opts.shard, summary.held_elsewhere)
+        );
+        wait(opts.stale_after / 4, control)?;
+        left = held;
     }
-    eprintln!("{}", summary.line(opts.shard));
+    summary.held_elsewhere = 0;
+    eprintln!("{}", summary.line(opts.shard, 0));
     Ok(summary)
+}
+
+/// Sleeps `pause` (at most 30 s), or fails at once when the worker is asked to stop.
+fn wait(pause: Duration, control: &Control) -> Result<()> {
+    let until = std::time::Instant::now() + pause.min(Duration::from_secs(30));
+    while std::time::Instant::now() < until {
+        if control.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::InvalidArgument(
+                "stopped while waiting for chains that other workers hold; run the same \
+                 gped sweep command to continue"
+                    .into(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
 }
 
 /// Whether the chain folder `dir` holds a finished run.
