@@ -81,7 +81,7 @@ impl Grid {
                 .map_err(|e| in_cell(&name, e))?;
             let chain_settings: Vec<Setting> = settings
                 .iter()
-                .filter(|(k, _)| !is_student_key(k))
+                .filter(|(k, _)| !(spec.share_chains && is_student_key(k)))
                 .cloned()
                 .collect();
             let chain = match grid
@@ -266,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn a_grid_without_chain_settings_is_one_chain_and_bad_cells_are_named() {
+    fn a_grid_without_chain_settings_is_one_chain_unless_unshared_and_bad_cells_are_named() {
         let s = spec(
             r#"
             [axes]
@@ -277,6 +277,17 @@ mod tests {
         assert_eq!(grid.chains.len(), 1);
         assert_eq!(grid.chains[0].name, "all");
         assert_eq!(grid.cells[1].name, "students.0.learning_rate-0.0001");
+        let s = spec(
+            r#"
+            share_chains = false
+            [axes]
+            "students.0.learning_rate" = [1e-3, 1e-4]
+            "#,
+        );
+        let grid = Grid::expand(&s, Path::new(".")).unwrap();
+        assert_eq!(grid.chains.len(), 2);
+        assert_eq!(grid.chains[1].name, grid.cells[1].name);
+        assert_eq!(grid.chains[1].config.students[0].learning_rate, 1e-4);
         let s = spec(
             r#"
             [axes]

@@ -4,6 +4,7 @@
 //!
 //! ```toml
 //! base = "../paper-fcnn-mnist.toml"      # relative to this file; or an inline [config] table
+//! share_chains = true                    # cells differing only in students share a chain
 //! [set]                                  # every cell
 //! "schedule.iterations" = 100000
 //! [axes]                                 # the grid: every combination is a cell
@@ -31,6 +32,18 @@ pub struct SweepSpec {
     pub set: toml::Table,
     /// The axes: key -> the values it takes (a non-empty array).
     pub axes: toml::Table,
+    /// Whether cells that differ only in student settings share one teacher chain (default);
+    /// `false` gives every cell its own chain, as the paper ran them.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub share_chains: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(v: &bool) -> bool {
+    *v
 }
 
 /// One setting of a cell: a config key and its value.
