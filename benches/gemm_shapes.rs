@@ -7,47 +7,13 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gemm::Parallelism;
+use gped::nn::gemm::matmul_with;
 use gped::nn::{Layer, Linear, ParamSet};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 fn random(rng: &mut StdRng, len: usize) -> Vec<f32> {
     (0..len).map(|_| rng.random::<f32>() - 0.5).collect()
-}
-
-/// C = A B for row-major A `[m, k]`, B `[k, n]`, C `[m, n]` with the given parallelism.
-fn product(
-    c: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    (m, n, k): (usize, usize, usize),
-    par: Parallelism,
-) {
-    assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
-    // SAFETY: row-major operands of exactly the lengths asserted above.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            0.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
 }
 
 fn gemm_threads(c: &mut Criterion) {
@@ -70,7 +36,9 @@ fn gemm_threads(c: &mut Criterion) {
             ("all_threads", Parallelism::Rayon(threads)),
         ] {
             group.bench_function(format!("{m}x{n}x{k}_{name}"), |bench| {
-                bench.iter(|| product(black_box(&mut out), &a, &b, shape, par))
+                bench.iter(|| {
+                    matmul_with(black_box(&mut out), &a, &b, shape, false, false, false, par)
+                })
             });
         }
     }

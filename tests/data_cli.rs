@@ -9,6 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::fixture::TINY;
 use common::{LoopbackServer, gz_routes, tiny_idx_files, tree};
 
 fn gped(args: &[&str]) -> Command {
@@ -205,15 +206,8 @@ fn run_with_fetch_downloads_a_missing_dataset_once_then_runs_on_it() {
             path_arg(&data),
             "--out",
             path_arg(&out),
-            "--set",
-            "schedule.iterations=2",
-            "--set",
-            "schedule.burn_in=0",
-            "--set",
-            "sampler.batch_size=2",
-            "--set",
-            "pool.batch_size=2",
         ]);
+        cmd.args(TINY);
         cmd.env("GPED_MIRROR", &server.base_url);
         let (o, stdout, stderr) = run(&mut cmd);
         assert!(o.status.success(), "{stdout}\n{stderr}");

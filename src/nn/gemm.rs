@@ -122,9 +122,10 @@ pub fn matmul(
     );
 }
 
-/// [`matmul`] with the split across threads given: `shape` is (m, n, k).
+/// [`matmul`] with the split across threads given (not chosen by [`PARALLEL_MIN_MACS`]):
+/// `shape` is (m, n, k). For the tests and the `gemm_threads` benchmark.
 #[allow(clippy::too_many_arguments)]
-fn matmul_with(
+pub fn matmul_with(
     c: &mut [f32],
     a: &[f32],
     b: &[f32],
