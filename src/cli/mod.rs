@@ -4,12 +4,14 @@
 mod config;
 pub mod data;
 mod eval;
+mod report;
 mod run;
 
 use clap::{Parser, Subcommand};
 
 pub use config::{ConfigArgs, ConfigCommand};
 pub use eval::EvalArgs;
+pub use report::ReportArgs;
 pub use run::RunArgs;
 
 /// gped: distil a Bayesian neural network's posterior expectations into small students.
@@ -27,6 +29,9 @@ pub enum Command {
     Run(RunArgs),
     /// Evaluate a finished run: uncertainty, OOD detection, ranking, calibration, plots, report.
     Eval(EvalArgs),
+    /// Tables and figures of a sweep folder: results.csv, report.md (the paper's Tables 5-7
+    /// beside ours), heatmaps.
+    Report(ReportArgs),
     /// Check or download datasets.
     Data(data::DataArgs),
     /// Show a run configuration or the default one.
@@ -38,6 +43,7 @@ pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Report(args) => report::run(args),
         Command::Data(args) => data::run(args),
         Command::Config(args) => config::run(args),
     }
