@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod report;
 pub mod sampler;
 pub mod sweep;
 pub mod uncertainty;

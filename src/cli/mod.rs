@@ -4,6 +4,7 @@
 mod config;
 pub mod data;
 mod eval;
+mod report;
 mod run;
 mod sweep;
 
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 pub use config::{ConfigArgs, ConfigCommand};
 pub use eval::EvalArgs;
+pub use report::ReportArgs;
 pub use run::RunArgs;
 pub use sweep::SweepArgs;
 
@@ -31,6 +33,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run an experiment grid (or this worker's shard of it); --status tells where it stands.
     Sweep(SweepArgs),
+    /// Tables and figures of a sweep folder: results.csv, report.md (the paper's Tables 5-7
+    /// beside ours), heatmaps.
+    Report(ReportArgs),
     /// Check or download datasets.
     Data(data::DataArgs),
     /// Show a run configuration or the default one.
@@ -43,6 +48,7 @@ pub fn run(cli: Cli) -> crate::Result<()> {
         Command::Run(args) => run::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Report(args) => report::run(args),
         Command::Data(args) => data::run(args),
         Command::Config(args) => config::run(args),
     }

@@ -9,18 +9,20 @@ use plotters::prelude::*;
 use std::ops::Range;
 
 /// The font family every text style of the figures uses.
-pub(super) const SANS: &str = "sans-serif";
+pub const SANS: &str = "sans-serif";
 /// Most points drawn per scatter set and per ROC curve (keeps the SVG files small).
 pub(super) const MAX_POINTS: usize = 2000;
 
 /// Points of a series, (x, y).
 pub(super) type Points = Vec<(f64, f64)>;
 
-pub(super) type DrawResult<DB> =
+/// What drawing on a backend `DB` returns.
+pub type DrawResult<DB> =
     std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-/// A figure that draws itself on any plotters backend.
-pub(super) trait Figure {
+/// A figure that draws itself on any plotters backend (so one drawing gives the PNG and the
+/// SVG; see `plots::render`).
+pub trait Figure {
     /// Pixel size (width, height).
     fn size(&self) -> (u32, u32);
     /// Draws on `root`, already filled white.

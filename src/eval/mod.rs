@@ -18,9 +18,10 @@ pub mod run_folder;
 
 pub use calibration::{Calibration, ECE_BINS, RejectionCurve, ReliabilityBin, calibration};
 pub use curves::LearningCurves;
+pub use figures::{DrawResult, Figure, SANS};
 pub use ood::{DetectionScores, auroc, average_precision, detection_scores, fpr_at_tpr, roc_curve};
 pub use pipeline::{EvalOptions, EvalOutput, evaluate_run};
-pub use plots::PlotFile;
+pub use plots::{PlotFile, render};
 pub use ranking::{NdcgStats, ndcg_at_k, ranking_ndcg};
 pub use results::{EvalResults, ModelOutputs, model_outputs, summarise};
 pub use run_folder::{OodSet, OodSource, RunFolder, load_ood_set};

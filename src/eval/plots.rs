@@ -1,7 +1,8 @@
 //! The evaluation's figures, each written as PNG (plotters' bitmap backend, encoded with the
 //! `png` crate) and SVG: the reliability diagram, the ROC curves of OOD detection, histograms
 //! of total and knowledge uncertainty in and out of distribution, the learning curves of
-//! `metrics.jsonl`, and the teacher-vs-student scatter of per-input entropies. Text is drawn
+//! `metrics.jsonl`, and the teacher-vs-student scatter of per-input entropies ([`render`]
+//! writes any [`Figure`], `report`'s heatmaps included). Text is drawn
 //! with DejaVu Sans, embedded in the binary (`assets/DejaVuSans.ttf`, licence alongside), so no
 //! system font library is needed.
 
@@ -37,8 +38,10 @@ fn register_font() -> Result<()> {
     })
 }
 
-/// Writes `fig` as `dir/stem.png` and `dir/stem.svg`, each atomically.
-fn render(fig: &impl Figure, dir: &Path, stem: &str) -> Result<()> {
+/// Writes `fig` as `dir/stem.png` and `dir/stem.svg`, each atomically (the embedded font is
+/// registered first). `report` draws its heatmaps with it too.
+pub fn render(fig: &impl Figure, dir: &Path, stem: &str) -> Result<()> {
+    register_font()?;
     let (w, h) = fig.size();
     let png_path = dir.join(format!("{stem}.png"));
     let plot_err = |path: &Path, e: String| Error::Plot {

@@ -1,0 +1,354 @@
+//! One teacher chain of a sweep as its run folder shows it. Finished: `metrics.json` (the
+//! final test metrics, each student's own under `students.NAME.test`, and the time spent),
+//! `config.toml` (the resolved config) and, when `gped eval` was run on it, `eval/eval.json`
+//! (OOD AUROC by total and knowledge uncertainty). Not finished: no folder yet, a folder
+//! without a checkpoint, or a checkpoint at some iteration; and running when a live claim of
+//! `gped sweep` (`claims/CHAIN.GEN`, its heartbeat renewing the file's modification time) is
+//! on it. Only reads files.
+
+use super::folder::ChainEntry;
+use crate::config::RunConfig;
+use crate::{Error, Result};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::time::SystemTime;
+
+/// A claim whose heartbeat is older than this many seconds belongs to a dead worker (the
+/// default of `gped sweep --stale-after`).
+pub const STALE_CLAIM_S: u64 = 600;
+
+/// `metrics.json` of a finished run (keys gped does not need here are ignored; a metric that
+/// was not finite is written `null` and reads as absent).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunMetrics {
+    pub teacher_nll: Option<f64>,
+    pub teacher_acc: Option<f64>,
+    pub ensemble_samples: u64,
+    pub iterations: u64,
+    pub students: BTreeMap<String, StudentMetrics>,
+    pub time: RunTime,
+}
+
+/// `metrics.json`'s `students.NAME`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StudentMetrics {
+    pub params: u64,
+    pub flops: u64,
+    /// The student's own test metrics (`null` before the ensemble has a sample).
+    pub test: Option<StudentTest>,
+}
+
+/// `students.NAME.test`: a predictive student's NLL and accuracy against the labels (with
+/// the teacher's), or an entropy student's MAE to the teacher's expected entropy.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StudentTest {
+    pub teacher_nll: Option<f64>,
+    pub teacher_acc: Option<f64>,
+    pub student_nll: Option<f64>,
+    pub student_acc: Option<f64>,
+    pub entropy_mae: Option<f64>,
+}
+
+/// `metrics.json`'s `time`, in seconds (and milliseconds per iteration).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunTime {
+    pub wall_s: f64,
+    pub ms_per_iteration: f64,
+}
+
+/// OOD AUROC by total and knowledge uncertainty (knowledge needs an entropy student).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Aurocs {
+    pub total: Option<f64>,
+    pub knowledge: Option<f64>,
+}
+
+/// What `eval/eval.json` says about OOD detection (all absent without an OOD set).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvalAurocs {
+    pub teacher: Aurocs,
+    /// Per predictive student.
+    pub students: BTreeMap<String, Aurocs>,
+}
+
+/// A finished chain's outputs.
+#[derive(Debug, Clone)]
+pub struct FinishedChain {
+    pub config: RunConfig,
+    pub metrics: RunMetrics,
+    pub eval: Option<EvalAurocs>,
+}
+
+/// A chain not finished: how far it got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Whether its run folder exists.
+    pub folder: bool,
+    /// The iteration its checkpoint resumes at (`Err`: why it could not be read).
+    pub checkpoint: Option<std::result::Result<u64, String>>,
+    /// `schedule.iterations` of its `config.toml`, when readable.
+    pub iterations: Option<u64>,
+    /// Its newest claim file and the seconds since its heartbeat.
+    pub claim: Option<(String, u64)>,
+}
+
+/// A chain's run folder as found.
+#[derive(Debug, Clone)]
+pub enum ChainState {
+    Finished(Box<FinishedChain>),
+    NotFinished(Progress),
+}
+
+impl ChainState {
+    /// Reads chain `chain` of the sweep folder `sweep_dir`.
+    pub fn read(sweep_dir: &Path, chain: &ChainEntry) -> Result<ChainState> {
+        let dir = sweep_dir.join(&chain.dir);
+        let metrics_path = dir.join("metrics.json");
+        if metrics_path.is_file() {
+            let metrics = read_metrics(&metrics_path)?;
+            let config = RunConfig::load(dir.join("config.toml"))?;
+            let eval_path = dir.join("eval").join("eval.json");
+            let eval = eval_path
+                .is_file()
+                .then(|| read_eval(&eval_path))
+                .transpose()?;
+            return Ok(ChainState::Finished(Box::new(FinishedChain {
+                config,
+                metrics,
+                eval,
+            })));
+        }
+        let checkpoint = dir.join("checkpoint.safetensors");
+        Ok(ChainState::NotFinished(Progress {
+            folder: dir.is_dir(),
+            checkpoint: checkpoint
+                .is_file()
+                .then(|| checkpoint_iteration(&checkpoint)),
+            iterations: RunConfig::load(dir.join("config.toml"))
+                .ok()
+                .map(|c| c.schedule.iterations),
+            claim: newest_claim(&sweep_dir.join("claims"), &chain.name),
+        }))
+    }
+}
+
+impl Progress {
+    /// Whether a live claim is on the chain.
+    pub fn running(&self) -> bool {
+        self.claim
+            .as_ref()
+            .is_some_and(|(_, age)| *age <= STALE_CLAIM_S)
+    }
+
+    /// The state in words: `no folder`, `started, no checkpoint yet` or `checkpoint at
+    /// iteration k of T`, preceded by `running: ` under a live claim and followed by a note
+    /// on a stale one.
+    pub fn describe(&self) -> String {
+        let of = self
+            .iterations
+            .map_or(String::new(), |t| format!(" of {t}"));
+        let mut text = match (&self.checkpoint, self.folder) {
+            (_, false) => "no folder".to_string(),
+            (None, true) => "started, no checkpoint yet".to_string(),
+            (Some(Ok(k)), true) => format!("checkpoint at iteration {k}{of}"),
+            (Some(Err(e)), true) => format!("checkpoint not readable ({e})"),
+        };
+        match &self.claim {
+            Some(_) if self.running() => text = format!("running: {text}"),
+            Some((file, age)) => {
+                text += &format!(
+                    "; stale claim `claims/{file}` (heartbeat {age} s ago, more than {STALE_CLAIM_S} s)"
+                )
+            }
+            None => {}
+        }
+        text
+    }
+}
+
+fn read_metrics(path: &Path) -> Result<RunMetrics> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::format(path, "gped metrics.json", e.to_string()))
+}
+
+/// The OOD AUROCs of `eval.json` (keys listed in `eval::report`).
+fn read_eval(path: &Path) -> Result<EvalAurocs> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let json: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::format(path, "gped eval.json", e.to_string()))?;
+    let aurocs = |model: &Value| Aurocs {
+        total: model
+            .pointer("/ood_detection/total/auroc")
+            .and_then(Value::as_f64),
+        knowledge: model
+            .pointer("/ood_detection/knowledge/auroc")
+            .and_then(Value::as_f64),
+    };
+    let students = match json.get("students") {
+        Some(Value::Object(s)) => s.iter().map(|(n, m)| (n.clone(), aurocs(m))).collect(),
+        Some(Value::Null) | None => BTreeMap::new(),
+        Some(other) => {
+            return Err(Error::format(
+                path,
+                "gped eval.json",
+                format!("`students`: expected an object, found {other}"),
+            ));
+        }
+    };
+    Ok(EvalAurocs {
+        teacher: json.get("teacher").map(aurocs).unwrap_or_default(),
+        students,
+    })
+}
+
+/// The iteration a checkpoint resumes at, from its safetensors header alone (an 8-byte
+/// little-endian length, then a JSON header whose `__metadata__.iteration` the checkpoint
+/// writer sets), so that a large checkpoint is not read whole.
+fn checkpoint_iteration(path: &Path) -> std::result::Result<u64, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).map_err(|e| e.to_string())?;
+    let len = u64::from_le_bytes(len);
+    if len > 100_000_000 {
+        return Err(format!("header length {len} bytes"));
+    }
+    let mut header = Vec::with_capacity(len as usize);
+    file.take(len)
+        .read_to_end(&mut header)
+        .map_err(|e| e.to_string())?;
+    let json: Value = serde_json::from_slice(&header).map_err(|e| e.to_string())?;
+    json.pointer("/__metadata__/iteration")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| "no `iteration` in its header".to_string())
+}
+
+/// The newest claim file `claims/CHAIN.GEN` (highest GEN) and the seconds since it was last
+/// modified.
+fn newest_claim(claims: &Path, chain: &str) -> Option<(String, u64)> {
+    let newest = std::fs::read_dir(claims)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let generation: u64 = name.strip_prefix(chain)?.strip_prefix('.')?.parse().ok()?;
+            Some((generation, name, e.path()))
+        })
+        .max_by_key(|c| c.0)?;
+    let modified = std::fs::metadata(&newest.2)
+        .and_then(|m| m.modified())
+        .ok()?;
+    let age = SystemTime::now()
+        .duration_since(modified)
+        .map_or(0, |d| d.as_secs());
+    Some((newest.1, age))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> ChainEntry {
+        ChainEntry {
+            name: "data.mask_size-0".into(),
+            dir: "chains/data.mask_size-0".into(),
+            settings: Default::default(),
+            cells: vec![],
+            students: vec![],
+        }
+    }
+
+    fn progress(state: ChainState) -> Progress {
+        match state {
+            ChainState::NotFinished(p) => p,
+            ChainState::Finished(_) => panic!("expected a chain not finished"),
+        }
+    }
+
+    #[test]
+    fn states_of_unfinished_chains_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = progress(ChainState::read(dir.path(), &entry()).unwrap());
+        assert_eq!(p.describe(), "no folder");
+
+        let run = dir.path().join("chains/data.mask_size-0");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("config.toml"), "[schedule]\niterations = 5000\n").unwrap();
+        let p = progress(ChainState::read(dir.path(), &entry()).unwrap());
+        assert_eq!(p.describe(), "started, no checkpoint yet");
+
+        // A safetensors file with no tensors: an 8-byte header length, then the header.
+        let header = br#"{"__metadata__":{"iteration":"2000","format":"gped-checkpoint/1"}}"#;
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header);
+        std::fs::write(run.join("checkpoint.safetensors"), &bytes).unwrap();
+        let p = progress(ChainState::read(dir.path(), &entry()).unwrap());
+        assert_eq!(p.describe(), "checkpoint at iteration 2000 of 5000");
+
+        // A fresh claim by a live worker (generation 1 is newer than 0).
+        let claims = dir.path().join("claims");
+        std::fs::create_dir_all(&claims).unwrap();
+        std::fs::write(claims.join("data.mask_size-0.1"), "owner h pid 1\n").unwrap();
+        std::fs::write(claims.join("data.mask_size-10.0"), "another chain\n").unwrap();
+        let p = progress(ChainState::read(dir.path(), &entry()).unwrap());
+        assert_eq!(
+            p.claim.as_ref().map(|c| c.0.as_str()),
+            Some("data.mask_size-0.1")
+        );
+        assert_eq!(
+            p.describe(),
+            "running: checkpoint at iteration 2000 of 5000"
+        );
+
+        let stale = Progress {
+            claim: Some(("data.mask_size-0.1".into(), 601)),
+            ..p
+        };
+        assert!(!stale.running());
+        assert!(stale.describe().ends_with(
+            "stale claim `claims/data.mask_size-0.1` (heartbeat 601 s ago, more than 600 s)"
+        ));
+    }
+
+    #[test]
+    fn a_truncated_checkpoint_is_a_state_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("chains/data.mask_size-0");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("checkpoint.safetensors"), [1u8, 2, 3]).unwrap();
+        let p = progress(ChainState::read(dir.path(), &entry()).unwrap());
+        assert!(
+            p.describe().starts_with("checkpoint not readable ("),
+            "{}",
+            p.describe()
+        );
+    }
+
+    #[test]
+    fn a_malformed_metrics_json_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("chains/data.mask_size-0");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("metrics.json"), r#"{"teacher_nll": 0.1}"#).unwrap();
+        let e = ChainState::read(dir.path(), &entry())
+            .unwrap_err()
+            .to_string();
+        let file = run.join("metrics.json").display().to_string();
+        assert!(e.starts_with(&file), "{e}");
+        assert!(
+            e.contains("not a valid gped metrics.json file: missing field"),
+            "{e}"
+        );
+        std::fs::write(run.join("metrics.json"), "{ not json").unwrap();
+        let e = ChainState::read(dir.path(), &entry())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&file) && e.contains("gped metrics.json"),
+            "{e}"
+        );
+    }
+}
