@@ -12,12 +12,9 @@
 //! - `gped report DIR` writes `DIR/results.csv`: a header line, then one row per cell and
 //!   student (here 4 cells x 2 students = 8 rows), in the grid's order (not the order the chains
 //!   finished in), comma-separated, fields quoted with `"` only when they hold a comma or a quote.
-//! - Time columns, the only ones allowed to differ between the two runs, are those whose name
-//!   ends in `_s` (seconds: `wall_s`, `teacher_step_s`, ...), starts with `ms_`
-//!   (`ms_per_iteration`) or contains `time`: the names of the timings in a run's metrics.json.
-//!   A column telling which worker, host or shard ran a chain would differ too: add it to
-//!   `is_time_column` if the report gains one. Fields may name the sweep folder: its path is
-//!   replaced by `DIR` before comparing.
+//! - Time columns, the only ones allowed to differ between the two runs, are those of
+//!   `gped::report::results_csv::is_time_column` (`chain_wall_s`, `chain_ms_per_iteration`).
+//!   Fields may name the sweep folder: its path is replaced by `DIR` before comparing.
 //! - The two runs are bit-identical because a run is reproducible from its config alone and the
 //!   spec fixes `threads = 1` (the thread count could change float summation order).
 
@@ -79,11 +76,10 @@ checkpoint_every = 100
 const CELLS: usize = 4;
 const STUDENTS: usize = 2;
 
-/// A time column: its values depend on how fast the machine was, not on the run. Judged by the
-/// last segment of a dotted or slashed name (`timings.wall_s`).
+/// A time column (`gped report`'s own rule): its values depend on how fast the machine was,
+/// not on the run.
 fn is_time_column(name: &str) -> bool {
-    let last = name.rsplit(['.', '/']).next().unwrap_or(name);
-    last.ends_with("_s") || last.starts_with("ms_") || last.contains("time")
+    gped::report::results_csv::is_time_column(name)
 }
 
 #[test]

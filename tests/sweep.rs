@@ -2,7 +2,7 @@
 //! synthetic folder): the tiny grid of `configs/sweeps/tiny.toml` run by one process, and by
 //! two concurrent shard processes on one folder, one of them killed with SIGKILL in the middle
 //! of a chain and started again, end with the same outputs (every metric, log line and weight;
-//! times aside). Also `--status`, and the errors of a bad spec or a folder of another sweep.
+//! times aside) and the same `gped report` results.csv (but its time columns). Also `--status`, and the errors of a bad spec or a folder of another sweep.
 
 mod common;
 
@@ -108,6 +108,35 @@ fn outputs(sweep: &Path) -> BTreeMap<String, String> {
     out
 }
 
+/// `gped report DIR` into a temporary folder: `results.csv`'s rows, the time columns blanked.
+fn results_csv(sweep: &Path) -> Vec<Vec<String>> {
+    let tmp = tempfile::tempdir().unwrap();
+    let done = gped(&["report", s(sweep), "--out", s(tmp.path())]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let text = std::fs::read_to_string(tmp.path().join("results.csv")).unwrap();
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let time: Vec<bool> = rows[0]
+        .iter()
+        .map(|c| gped::report::results_csv::is_time_column(c))
+        .collect();
+    assert_eq!(time.iter().filter(|t| **t).count(), 2, "{:?}", rows[0]);
+    rows.into_iter()
+        .map(|r| {
+            r.into_iter()
+                .zip(&time)
+                .map(|(v, t)| if *t { String::new() } else { v })
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn two_shards_with_one_killed_and_restarted_equal_one_process() {
     let tmp = tempfile::tempdir().unwrap();
@@ -158,6 +187,11 @@ fn two_shards_with_one_killed_and_restarted_equal_one_process() {
         "{}",
         String::from_utf8_lossy(&first_out.stderr)
     );
+
+    // The reports agree in every column but the times (report's own rule for which those are).
+    let (csv_alone, csv_sharded) = (results_csv(one_process_sweep()), results_csv(&out));
+    assert_eq!(csv_alone.len(), 17, "a header and 8 cells x 2 students");
+    assert_eq!(csv_alone, csv_sharded);
 
     let (alone, sharded) = (outputs(one_process_sweep()), outputs(&out));
     assert_eq!(
