@@ -41,6 +41,32 @@ impl Checkpoint {
         run_dir.join(FILE_NAME)
     }
 
+    /// The iteration the checkpoint at `path` resumes at, from its safetensors header alone (an
+    /// 8-byte little-endian length, then a JSON header whose `__metadata__.iteration` the
+    /// writer sets), so that a large checkpoint is not read whole; for progress reports.
+    pub fn iteration_in(path: &Path) -> Result<u64> {
+        use std::io::Read;
+        let bad = |detail: String| Error::format(path, "gped checkpoint", detail);
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut len = [0u8; 8];
+        file.read_exact(&mut len)
+            .map_err(|e| bad(format!("no header length: {e}")))?;
+        let len = u64::from_le_bytes(len);
+        if len > 100_000_000 {
+            return Err(bad(format!("header length {len} bytes")));
+        }
+        let mut header = Vec::with_capacity(len as usize);
+        file.take(len)
+            .read_to_end(&mut header)
+            .map_err(|e| Error::io(path, e))?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&header).map_err(|e| bad(e.to_string()))?;
+        json.pointer("/__metadata__/iteration")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("no `iteration` in its header".into()))
+    }
+
     /// Reads and checks the checkpoint at `path`.
     pub fn read(path: &Path) -> Result<Checkpoint> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -148,6 +174,7 @@ mod tests {
         .unwrap();
         let ck = Checkpoint::read(&path).unwrap();
         assert_eq!(ck.header.iteration, 1234);
+        assert_eq!(Checkpoint::iteration_in(&path).unwrap(), 1234);
     }
 
     #[test]

@@ -7,18 +7,16 @@
 //! on it. Only reads files.
 
 use super::folder::ChainEntry;
+use crate::checkpoint::Checkpoint;
 use crate::config::RunConfig;
+use crate::sweep::DEFAULT_STALE_AFTER_S;
+use crate::sweep::claim::{Claim, Holder};
 use crate::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
-use std::time::SystemTime;
-
-/// A claim whose heartbeat is older than this many seconds belongs to a dead worker (the
-/// default of `gped sweep --stale-after`).
-pub const STALE_CLAIM_S: u64 = 600;
+use std::time::Duration;
 
 /// `metrics.json` of a finished run (keys gped does not need here are ignored; a metric that
 /// was not finite is written `null` and reads as absent).
@@ -91,8 +89,8 @@ pub struct Progress {
     pub checkpoint: Option<std::result::Result<u64, String>>,
     /// `schedule.iterations` of its `config.toml`, when readable.
     pub iterations: Option<u64>,
-    /// Its newest claim file and the seconds since its heartbeat.
-    pub claim: Option<(String, u64)>,
+    /// Who holds it (`gped sweep`'s claims, judged with the default stale timeout).
+    pub holder: Holder,
 }
 
 /// A chain's run folder as found.
@@ -126,11 +124,11 @@ impl ChainState {
             folder: dir.is_dir(),
             checkpoint: checkpoint
                 .is_file()
-                .then(|| checkpoint_iteration(&checkpoint)),
+                .then(|| Checkpoint::iteration_in(&checkpoint).map_err(|e| e.to_string())),
             iterations: RunConfig::load(dir.join("config.toml"))
                 .ok()
                 .map(|c| c.schedule.iterations),
-            claim: newest_claim(&sweep_dir.join("claims"), &chain.name),
+            holder: Claim::holder(sweep_dir, &chain.name, stale_after())?,
         }))
     }
 }
@@ -138,9 +136,7 @@ impl ChainState {
 impl Progress {
     /// Whether a live claim is on the chain.
     pub fn running(&self) -> bool {
-        self.claim
-            .as_ref()
-            .is_some_and(|(_, age)| *age <= STALE_CLAIM_S)
+        matches!(self.holder, Holder::Live(_))
     }
 
     /// The state in words: `no folder`, `started, no checkpoint yet` or `checkpoint at
@@ -150,23 +146,26 @@ impl Progress {
         let of = self
             .iterations
             .map_or(String::new(), |t| format!(" of {t}"));
-        let mut text = match (&self.checkpoint, self.folder) {
+        let text = match (&self.checkpoint, self.folder) {
             (_, false) => "no folder".to_string(),
             (None, true) => "started, no checkpoint yet".to_string(),
             (Some(Ok(k)), true) => format!("checkpoint at iteration {k}{of}"),
             (Some(Err(e)), true) => format!("checkpoint not readable ({e})"),
         };
-        match &self.claim {
-            Some(_) if self.running() => text = format!("running: {text}"),
-            Some((file, age)) => {
-                text += &format!(
-                    "; stale claim `claims/{file}` (heartbeat {age} s ago, more than {STALE_CLAIM_S} s)"
-                )
-            }
-            None => {}
+        match &self.holder {
+            Holder::Live(_) => format!("running: {text}"),
+            Holder::Stale(owner, age) => format!(
+                "{text}; stale claim ({owner}; heartbeat {age} s ago, more than {} s)",
+                stale_after().as_secs()
+            ),
+            Holder::Nobody => text,
         }
-        text
     }
+}
+
+/// The stale timeout a report judges claims by: `gped sweep`'s default.
+fn stale_after() -> Duration {
+    Duration::from_secs(DEFAULT_STALE_AFTER_S)
 }
 
 fn read_metrics(path: &Path) -> Result<RunMetrics> {
@@ -202,49 +201,6 @@ fn read_eval(path: &Path) -> Result<EvalAurocs> {
         teacher: json.get("teacher").map(aurocs).unwrap_or_default(),
         students,
     })
-}
-
-/// The iteration a checkpoint resumes at, from its safetensors header alone (an 8-byte
-/// little-endian length, then a JSON header whose `__metadata__.iteration` the checkpoint
-/// writer sets), so that a large checkpoint is not read whole.
-fn checkpoint_iteration(path: &Path) -> std::result::Result<u64, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut len = [0u8; 8];
-    file.read_exact(&mut len).map_err(|e| e.to_string())?;
-    let len = u64::from_le_bytes(len);
-    if len > 100_000_000 {
-        return Err(format!("header length {len} bytes"));
-    }
-    let mut header = Vec::with_capacity(len as usize);
-    file.take(len)
-        .read_to_end(&mut header)
-        .map_err(|e| e.to_string())?;
-    let json: Value = serde_json::from_slice(&header).map_err(|e| e.to_string())?;
-    json.pointer("/__metadata__/iteration")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| "no `iteration` in its header".to_string())
-}
-
-/// The newest claim file `claims/CHAIN.GEN` (highest GEN) and the seconds since it was last
-/// modified.
-fn newest_claim(claims: &Path, chain: &str) -> Option<(String, u64)> {
-    let newest = std::fs::read_dir(claims)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let generation: u64 = name.strip_prefix(chain)?.strip_prefix('.')?.parse().ok()?;
-            Some((generation, name, e.path()))
-        })
-        .max_by_key(|c| c.0)?;
-    let modified = std::fs::metadata(&newest.2)
-        .and_then(|m| m.modified())
-        .ok()?;
-    let age = SystemTime::now()
-        .duration_since(modified)
-        .map_or(0, |d| d.as_secs());
-    Some((newest.1, age))
 }
 
 #[cfg(test)]
@@ -288,28 +244,26 @@ mod tests {
         let p = progress(ChainState::read(dir.path(), &entry()).unwrap());
         assert_eq!(p.describe(), "checkpoint at iteration 2000 of 5000");
 
-        // A fresh claim by a live worker (generation 1 is newer than 0).
+        // A fresh claim by a live worker on another host (generation 1 is newer than 0).
         let claims = dir.path().join("claims");
         std::fs::create_dir_all(&claims).unwrap();
-        std::fs::write(claims.join("data.mask_size-0.1"), "owner h pid 1\n").unwrap();
+        let owner = "owner elsewhere pid 1 at unix time 0";
+        std::fs::write(claims.join("data.mask_size-0.1"), format!("{owner}\n")).unwrap();
         std::fs::write(claims.join("data.mask_size-10.0"), "another chain\n").unwrap();
         let p = progress(ChainState::read(dir.path(), &entry()).unwrap());
-        assert_eq!(
-            p.claim.as_ref().map(|c| c.0.as_str()),
-            Some("data.mask_size-0.1")
-        );
+        assert_eq!(p.holder, Holder::Live(owner.into()));
         assert_eq!(
             p.describe(),
             "running: checkpoint at iteration 2000 of 5000"
         );
 
         let stale = Progress {
-            claim: Some(("data.mask_size-0.1".into(), 601)),
+            holder: Holder::Stale(owner.into(), 601),
             ..p
         };
         assert!(!stale.running());
         assert!(stale.describe().ends_with(
-            "stale claim `claims/data.mask_size-0.1` (heartbeat 601 s ago, more than 600 s)"
+            "stale claim (owner elsewhere pid 1 at unix time 0; heartbeat 601 s ago, more than 600 s)"
         ));
     }
 

@@ -42,9 +42,7 @@ pub fn chain_states(dir: &Path, stale_after: Duration) -> Result<Vec<(String, us
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
         let folder = chain_dir(dir, name);
-        let checkpoint = Checkpoint::read(&Checkpoint::path_in(&folder))
-            .ok()
-            .map(|c| c.header.iteration);
+        let checkpoint = Checkpoint::iteration_in(&Checkpoint::path_in(&folder)).ok();
         let state = if is_finished(&folder) {
             ChainState::Finished
         } else {
