@@ -273,6 +273,12 @@ fn a_spec_with_a_bad_key_or_another_sweeps_folder_is_refused_before_any_run() {
         stderr.contains("bad.toml") && stderr.contains("axis `data.mask_size`"),
         "{stderr}"
     );
+    // A shard that does not exist: exit code 1 and the form expected, before any run.
+    let refused = gped(&sweep_args(&spec, &out, &["--shard", "2/2"]));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--shard 2/2: expected I/N"), "{stderr}");
+    assert!(!out.exists());
     // Another spec into a folder that records a sweep.
     std::fs::create_dir_all(&out).unwrap();
     std::fs::copy(

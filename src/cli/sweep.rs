@@ -23,8 +23,8 @@ pub struct SweepArgs {
     pub out: Option<PathBuf>,
     /// Run shard I of N (every N-th chain from I); default: from SLURM_ARRAY_TASK_ID or
     /// JOB_COMPLETION_INDEX, else all chains.
-    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
-    pub shard: Option<Shard>,
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// The number of shards, for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or to
     /// override SLURM_ARRAY_TASK_COUNT.
     #[arg(long, value_name = "N")]
@@ -60,7 +60,8 @@ pub fn run(args: SweepArgs) -> Result<()> {
     let Some(out) = args.out else {
         return Err(Error::InvalidArgument("gped sweep needs --out DIR".into()));
     };
-    let shard = Shard::resolve(args.shard, args.shards, |name| std::env::var(name).ok())?;
+    let explicit = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let shard = Shard::resolve(explicit, args.shards, |name| std::env::var(name).ok())?;
     let opts = WorkerOptions {
         out,
         shard,
