@@ -292,3 +292,36 @@ fn a_spec_with_a_bad_key_or_another_sweeps_folder_is_refused_before_any_run() {
     assert!(stderr.contains("records another sweep"), "{stderr}");
     assert!(!out.join("chains").exists());
 }
+
+#[test]
+fn every_shipped_sweep_spec_expands_to_valid_cells() {
+    // The paper's grids: (spec, cells, chains, students per chain).
+    let expected = [
+        ("table5-cnn-mnist.toml", 4, 4, 4),
+        ("table6-fcnn-mnist-full.toml", 1, 1, 4),
+        ("table6-fcnn-mnist.toml", 6, 6, 4),
+        ("table7-cnn-cifar10.toml", 2, 2, 4),
+        ("tiny.toml", 8, 4, 3),
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/sweeps");
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    found.sort();
+    let names: Vec<&str> = expected.iter().map(|e| e.0).collect();
+    assert_eq!(found, names, "a spec without an expectation here");
+    for (name, cells, chains, students) in expected {
+        let path = dir.join(name);
+        let spec = gped::sweep::SweepSpec::load(&path).unwrap();
+        let grid = gped::sweep::Grid::expand(&spec, &dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            (grid.cells.len(), grid.chains.len()),
+            (cells, chains),
+            "{name}"
+        );
+        for chain in &grid.chains {
+            assert_eq!(chain.config.students.len(), students, "{name}");
+        }
+    }
+}
