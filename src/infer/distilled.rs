@@ -5,6 +5,7 @@
 //! uncertainty E_theta H[p(y|x,theta)] and with it the epistemic uncertainty, their difference.
 
 use crate::config::{RunConfig, Target, ValidConfig};
+use crate::data::Dataset;
 use crate::expectation::{
     ExpectedEntropy, MarginalVariance, PosteriorExpectation, PosteriorPredictive,
 };
@@ -151,8 +152,29 @@ impl Distilled {
 
     /// Values per input image: channels x height x width of the run's dataset.
     pub fn input_size(&self) -> usize {
+        self.image_shape().iter().product()
+    }
+
+    /// `[channels, height, width]` of the run's dataset's images.
+    pub fn image_shape(&self) -> [usize; 3] {
         let s = self.config.dataset_info().shape;
-        s.channels * s.height * s.width
+        [s.channels, s.height, s.width]
+    }
+
+    /// [`Distilled::predict`] on the images of `images` (read from `source`, which errors
+    /// name), after checking that they have the run's image shape.
+    pub fn predict_images(&mut self, images: &Dataset, source: &Path) -> Result<Predictions> {
+        let expected = self.image_shape();
+        if images.image_shape() != expected {
+            return Err(Error::InvalidArgument(format!(
+                "{}: images of {:?} (channels, height, width), expected {expected:?} as the \
+                 run's dataset `{}` has",
+                source.display(),
+                images.image_shape(),
+                self.config.data.dataset
+            )));
+        }
+        self.predict(images.images())
     }
 
     /// The answers of the first predictive student and the first entropy student (when the
@@ -363,6 +385,20 @@ mod tests {
         let err = Distilled::open(dir.path()).err().unwrap().to_string();
         assert!(err.contains("predictive.safetensors"), "{err}");
         assert!(err.contains("fc3"), "{err}");
+    }
+
+    #[test]
+    fn images_of_another_shape_are_named() {
+        let (dir, _) = run_folder(true);
+        let mut distilled = Distilled::open(dir.path()).unwrap();
+        let images = Dataset::from_u8(&[7; 2 * 32 * 32], vec![0, 0], [1, 32, 32], 10).unwrap();
+        let err = distilled
+            .predict_images(&images, Path::new("big.idx"))
+            .unwrap_err()
+            .to_string();
+        for part in ["big.idx", "[1, 32, 32]", "[1, 28, 28]", "mnist"] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
     }
 
     #[test]
