@@ -18,6 +18,7 @@ pub mod distill;
 pub mod ensemble;
 pub mod eval;
 pub mod expectation;
+pub mod infer;
 pub mod metrics;
 pub mod model;
 pub mod nn;

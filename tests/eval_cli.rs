@@ -14,7 +14,7 @@ mod common;
 
 use common::reference::{self, EnsembleMeans, Mlp};
 use gped::config::RunConfig;
-use gped::distill::prepare::occluded_test_set;
+use gped::data::occluded_test_set;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

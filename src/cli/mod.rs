@@ -4,6 +4,7 @@
 mod config;
 pub mod data;
 mod eval;
+mod predict;
 mod report;
 mod run;
 mod sweep;
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 pub use config::{ConfigArgs, ConfigCommand};
 pub use eval::EvalArgs;
+pub use predict::{PredictArgs, PredictFormat};
 pub use report::ReportArgs;
 pub use run::RunArgs;
 pub use sweep::SweepArgs;
@@ -31,6 +33,9 @@ pub enum Command {
     Run(RunArgs),
     /// Evaluate a finished run: uncertainty, OOD detection, ranking, calibration, plots, report.
     Eval(EvalArgs),
+    /// The distilled students' answers for IDX images: class probabilities, class, total,
+    /// aleatoric and epistemic uncertainty, one line per image (JSON lines or CSV).
+    Predict(PredictArgs),
     /// Run an experiment grid (or this worker's shard of it); --status tells where it stands.
     Sweep(SweepArgs),
     /// Tables and figures of a sweep folder: results.csv, report.md (the paper's Tables 5-7
@@ -47,6 +52,7 @@ pub fn run(cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Report(args) => report::run(args),
         Command::Data(args) => data::run(args),

@@ -17,6 +17,7 @@ mod pool;
 mod source;
 mod subset;
 mod tarball;
+mod test_split;
 
 pub use batches::EpochSampler;
 pub use catalog::{
@@ -43,5 +44,6 @@ pub use occlusion::{OcclusionSquares, occlude, occlusion_rate};
 pub use pool::{DistillPool, InputNoise, NO_SLOT};
 pub use source::{decompress_if_gzipped, find_file, read_decompressed};
 pub use subset::teacher_subset;
+pub use test_split::{checksum_policy, occluded_test_set};
 
 pub use source::MAX_DECOMPRESSED_LEN;

@@ -5,7 +5,9 @@
 
 use crate::base::seeds;
 use crate::config::ValidConfig;
-use crate::data::{ChecksumPolicy, Dataset, Split, load, occlude, teacher_subset};
+use crate::data::{
+    Dataset, Split, checksum_policy, load, occlude, occluded_test_set, teacher_subset,
+};
 use crate::{Error, Result};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -63,30 +65,4 @@ pub fn prepare(cfg: &ValidConfig, data_dir: &Path) -> Result<RunData> {
         test,
         ood,
     })
-}
-
-/// The occluded test split of `cfg`, exactly as [`prepare`] builds it (its occlusion squares
-/// depend only on the seed and the mask size), without loading the training split.
-pub fn occluded_test_set(cfg: &ValidConfig, data_dir: &Path) -> Result<Dataset> {
-    let mut test = load(
-        data_dir,
-        cfg.data.dataset.as_str(),
-        Split::Test,
-        checksum_policy(cfg),
-    )?;
-    occlude(
-        &mut test,
-        cfg.data.mask_size,
-        &mut StdRng::seed_from_u64(seeds::derive(cfg.seed, "occlusion-test")),
-    )?;
-    Ok(test)
-}
-
-/// Whether `cfg` asks for the dataset files' checksums to be verified.
-pub fn checksum_policy(cfg: &ValidConfig) -> ChecksumPolicy {
-    if cfg.data.verify_checksums {
-        ChecksumPolicy::Verify
-    } else {
-        ChecksumPolicy::Skip
-    }
 }

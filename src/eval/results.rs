@@ -12,7 +12,6 @@ use super::run_folder::{OodSet, OodSource, RunFolder};
 use crate::base::seeds;
 use crate::config::Target;
 use crate::data::Dataset;
-use crate::distill::evaluate::student_predictions;
 use crate::metrics::mean_abs_error;
 use crate::uncertainty::Uncertainty;
 use serde::Serialize;
@@ -48,11 +47,12 @@ pub fn model_outputs(
             .and_then(|o| o.teacher.as_ref())
             .map(Uncertainty::from_ensemble),
     };
-    let entropy_ids = run.students_of(Target::Entropy);
-    let predictive_ids = run.students_of(Target::Predictive);
-    let names: Vec<String> = run.students.iter().map(|s| s.name.clone()).collect();
+    let entropy_ids = run.students.students_of(Target::Entropy);
+    let predictive_ids = run.students.students_of(Target::Predictive);
+    let students = &mut run.students.students;
+    let names: Vec<String> = students.iter().map(|s| s.name.clone()).collect();
     let mut predict = |i: usize, data: &Dataset| -> Vec<f32> {
-        student_predictions(&mut run.students[i], data, batch)
+        students[i].predict(data.images(), data.len(), batch)
     };
     let entropy_outputs: Vec<(Vec<f32>, Option<Vec<f32>>)> = entropy_ids
         .iter()

@@ -1,17 +1,16 @@
-//! Reading a finished run back for evaluation: its resolved config, its students (rebuilt from
-//! their configs and loaded from `students/NAME.safetensors`), the teacher's streamed ensemble
+//! Reading a finished run back for evaluation: its resolved config, its students (the
+//! [`Distilled`] networks of `students/NAME.safetensors`), the teacher's streamed ensemble
 //! sums, the occluded test set exactly as the run built it, and the OOD set: the run's own
 //! (`data.ood`, with the teacher's OOD ensemble) or one named on the command line (a catalogue
 //! dataset or a folder of IDX test images), on which only the students can be scored unless it
 //! is the run's own.
 
-use crate::config::ValidConfig;
-use crate::config::{RunConfig, Target};
-use crate::data::{Dataset, Split, dataset_spec, load, load_idx_images_folder};
-use crate::distill::prepare::{checksum_policy, occluded_test_set};
-use crate::distill::student::Student;
+use crate::config::{RunConfig, ValidConfig};
+use crate::data::{
+    Dataset, Split, checksum_policy, dataset_spec, load, load_idx_images_folder, occluded_test_set,
+};
 use crate::ensemble::Ensemble;
-use crate::nn::weights;
+use crate::infer::Distilled;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -20,7 +19,7 @@ pub struct RunFolder {
     pub dir: PathBuf,
     pub config: ValidConfig,
     /// The students, in config order, weights loaded, in evaluation mode.
-    pub students: Vec<Student>,
+    pub students: Distilled,
     /// The teacher's ensemble sums on the test set.
     pub ensemble_test: Ensemble,
     /// The teacher's ensemble sums on the run's OOD set, when it had one.
@@ -58,27 +57,7 @@ impl RunFolder {
             (Some(_), true) => Some(Ensemble::load(&ood_path)?),
             _ => None,
         };
-        let classes = config.dataset_info().classes;
-        let students = config
-            .students
-            .iter()
-            .map(|cfg| {
-                let mut student =
-                    Student::new(cfg, config.teacher.arch, classes, config.pool_size(), 0)?;
-                let path = dir
-                    .join("students")
-                    .join(format!("{}.safetensors", cfg.name));
-                if !path.is_file() {
-                    return Err(not_a_run(
-                        &format!("weights of student `{}`", cfg.name),
-                        path,
-                    ));
-                }
-                weights::load(&mut student.net.params, &path)?;
-                student.net.training = false;
-                Ok(student)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let students = Distilled::with_config(dir, config.clone())?;
         Ok(RunFolder {
             dir: dir.to_path_buf(),
             config,
@@ -97,13 +76,6 @@ impl RunFolder {
             &self.dir.join("ensemble_test.safetensors"),
         )?;
         Ok(test)
-    }
-
-    /// Indices of the students distilling `target`, in config order.
-    pub fn students_of(&self, target: Target) -> Vec<usize> {
-        (0..self.students.len())
-            .filter(|&i| self.students[i].target_kind == target)
-            .collect()
     }
 }
 

@@ -1,0 +1,240 @@
+//! End-to-end `gped predict`: a short run (made here through the binary, on the real files of
+//! `GPED_DATA_DIR`, else on the synthetic folder of `tests/common/synthetic.rs`) answers IDX
+//! images files (raw, gzipped, on stdin); its JSON lines equal `infer::Distilled` called
+//! directly on the pixels scaled here by hand (p / 255); CSV has the documented header and
+//! `--out` writes the file; without an entropy student aleatoric and epistemic are null; and
+//! images of another size fail with the file, the expected and the found shape.
+
+mod common;
+
+use common::cli::{gped, s};
+use gped::config::RunConfig;
+use gped::infer::{Distilled, Predictions};
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// A short run: 200 iterations with 100 of burn-in, small students at every step.
+const CONFIG: &str = r#"
+seed = 5
+[data]
+dataset = "mnist"
+mask_size = 10
+[schedule]
+iterations = 200
+burn_in = 100
+[[students]]
+name = "predictive"
+target = "predictive"
+thinning = 1
+width = [0.1, 0.1]
+[[students]]
+name = "entropy"
+target = "entropy"
+estimator = "running-mean"
+loss = "l1"
+thinning = 1
+width = [0.1, 0.1]
+[eval]
+every = 100
+log_every = 100
+"#;
+
+fn text(out: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The run folder shared by the tests (made once).
+fn short_run() -> &'static Path {
+    static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, dir) = RUN.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("short.toml");
+        std::fs::write(&config, CONFIG).unwrap();
+        let run = tmp.path().join("run");
+        let data = common::test_data().dir();
+        let mut args = vec!["run", s(&config), "--out", s(&run), "--data-dir", s(data)];
+        args.push("--quiet");
+        args.extend(common::test_data().set_args());
+        let out = gped(&args);
+        assert!(out.status.success(), "gped run failed\n{}", text(&out));
+        (tmp, run)
+    });
+    dir.as_path()
+}
+
+/// `n` 28x28 images (pixel k is k mod 256, shifted by `shift` so the images differ).
+fn images(n: u32, shift: u8) -> Vec<u8> {
+    let mut bytes = common::idx_images(n, 28, 28);
+    for p in &mut bytes[16..] {
+        *p = p.wrapping_add(shift);
+    }
+    bytes
+}
+
+/// `Distilled` on the pixels of an IDX images file, scaled to [0, 1] here.
+fn direct(run: &Path, idx: &[u8]) -> Predictions {
+    let pixels: Vec<f32> = idx[16..].iter().map(|&p| p as f32 / 255.0).collect();
+    Distilled::open(run).unwrap().predict(&pixels).unwrap()
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    assert!(out.status.success(), "gped predict failed\n{}", text(out));
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn f32_of(v: &Value) -> f32 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) as f32
+}
+
+/// Checks `lines` against `expected`, for input `input`.
+fn assert_lines(lines: &[Value], input: &str, expected: &Predictions) {
+    let u = &expected.uncertainty;
+    assert_eq!(lines.len(), u.total.len());
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["input"], input);
+        assert_eq!(line["index"], i);
+        assert_eq!(line["class"], expected.class[i]);
+        let probs: Vec<f32> = line["probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(f32_of)
+            .collect();
+        assert_eq!(probs, expected.probs[i * 10..(i + 1) * 10]);
+        assert_eq!(f32_of(&line["total"]), u.total[i]);
+        match (&u.aleatoric, &u.knowledge) {
+            (Some(a), Some(k)) => {
+                assert_eq!(f32_of(&line["aleatoric"]), a[i]);
+                assert_eq!(f32_of(&line["epistemic"]), k[i]);
+            }
+            _ => {
+                assert!(line["aleatoric"].is_null(), "{line}");
+                assert!(line["epistemic"].is_null(), "{line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn json_lines_equal_the_students_called_directly() {
+    let run = short_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (images(3, 0), images(2, 77));
+    let raw = tmp.path().join("a-images-idx3-ubyte");
+    let gz = tmp.path().join("b-images-idx3-ubyte.gz");
+    std::fs::write(&raw, &a).unwrap();
+    std::fs::write(&gz, common::gzip(&b)).unwrap();
+    let lines = json_lines(&gped(&["predict", s(run), s(&raw), s(&gz)]));
+    assert_eq!(lines.len(), 5);
+    let expected_a = direct(run, &a);
+    assert!(expected_a.uncertainty.aleatoric.is_some());
+    assert_lines(&lines[..3], s(&raw), &expected_a);
+    assert_lines(&lines[3..], s(&gz), &direct(run, &b));
+
+    // The same file on stdin.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gped"))
+        .args(["predict", s(run), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&common::gzip(&a))
+        .unwrap();
+    let lines = json_lines(&child.wait_with_output().unwrap());
+    assert_lines(&lines, "-", &expected_a);
+}
+
+#[test]
+fn csv_has_one_column_per_class_and_goes_to_the_out_file() {
+    let run = short_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("images.idx");
+    std::fs::write(&input, images(4, 3)).unwrap();
+    let csv = tmp.path().join("answers.csv");
+    let out = gped(&[
+        "predict",
+        s(run),
+        s(&input),
+        "--format",
+        "csv",
+        "--out",
+        s(&csv),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+    let content = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<&str> = content.lines().collect();
+    assert_eq!(
+        rows[0],
+        "input,index,class,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9,total,aleatoric,epistemic"
+    );
+    assert_eq!(rows.len(), 5);
+    let expected = direct(run, &images(4, 3));
+    for (i, row) in rows[1..].iter().enumerate() {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells.len(), 16, "{row}");
+        assert_eq!(cells[0], s(&input));
+        assert_eq!(cells[1], i.to_string());
+        assert_eq!(cells[2], expected.class[i].to_string());
+        let p: f32 = cells[3].parse().unwrap();
+        assert_eq!(p, expected.probs[i * 10]);
+        let epistemic: f32 = cells[15].parse().unwrap();
+        assert_eq!(
+            epistemic,
+            expected.uncertainty.knowledge.as_ref().unwrap()[i]
+        );
+    }
+}
+
+#[test]
+fn without_an_entropy_student_aleatoric_and_epistemic_are_null() {
+    let run = short_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("run");
+    std::fs::create_dir_all(copy.join("students")).unwrap();
+    let mut cfg = RunConfig::load(run.join("config.toml")).unwrap();
+    cfg.students.truncate(1);
+    cfg.save(copy.join("config.toml")).unwrap();
+    std::fs::copy(
+        run.join("students/predictive.safetensors"),
+        copy.join("students/predictive.safetensors"),
+    )
+    .unwrap();
+    let input = tmp.path().join("images.idx");
+    std::fs::write(&input, images(2, 9)).unwrap();
+    let lines = json_lines(&gped(&["predict", s(&copy), s(&input)]));
+    let expected = direct(&copy, &images(2, 9));
+    assert_eq!(expected.uncertainty.aleatoric, None);
+    assert_lines(&lines, s(&input), &expected);
+}
+
+#[test]
+fn images_of_another_size_name_the_file_and_both_shapes() {
+    let run = short_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("cifar-sized.idx");
+    std::fs::write(&input, common::idx_images(2, 32, 32)).unwrap();
+    let out = gped(&["predict", s(run), s(&input)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for part in [s(&input), "[1, 32, 32]", "[1, 28, 28]"] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+}
