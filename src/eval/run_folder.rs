@@ -5,12 +5,12 @@
 //! dataset or a folder of IDX test images), on which only the students can be scored unless it
 //! is the run's own.
 
-use crate::config::{RunConfig, ValidConfig};
+use crate::config::ValidConfig;
 use crate::data::{
     Dataset, Split, checksum_policy, dataset_spec, load, load_idx_images_folder, occluded_test_set,
 };
 use crate::ensemble::Ensemble;
-use crate::infer::Distilled;
+use crate::infer::{Distilled, read_run_config};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -29,27 +29,16 @@ pub struct RunFolder {
 impl RunFolder {
     /// Opens the run folder `dir` written by `gped run`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let not_a_run = |what: &str, path: PathBuf| Error::NotFound {
-            what: what.into(),
-            path,
-            hint: "RUN_DIR must be a folder written by `gped run` (config.toml, students/, \
-                   ensemble_test.safetensors)"
-                .into(),
-        };
-        if !dir.is_dir() {
-            return Err(not_a_run("run folder", dir.to_path_buf()));
-        }
-        let config_path = dir.join("config.toml");
-        if !config_path.is_file() {
-            return Err(not_a_run("run config `config.toml`", config_path));
-        }
-        let config = RunConfig::load(&config_path)?.validate()?;
+        let config = read_run_config(dir)?;
         let ensemble_path = dir.join("ensemble_test.safetensors");
         if !ensemble_path.is_file() {
-            return Err(not_a_run(
-                "teacher ensemble `ensemble_test.safetensors` (is the run finished?)",
-                ensemble_path,
-            ));
+            return Err(Error::NotFound {
+                what: "teacher ensemble `ensemble_test.safetensors` (is the run finished?)".into(),
+                path: ensemble_path,
+                hint: "RUN_DIR must be a folder written by `gped run` (config.toml, students/, \
+                       ensemble_test.safetensors)"
+                    .into(),
+            });
         }
         let ensemble_test = Ensemble::load(&ensemble_path)?;
         let ood_path = dir.join("ensemble_ood.safetensors");

@@ -78,15 +78,7 @@ impl Distilled {
     /// Opens the run folder `dir` written by `gped run`: its `config.toml` and
     /// `students/NAME.safetensors` for every student of the config.
     pub fn open(dir: &Path) -> Result<Self> {
-        if !dir.is_dir() {
-            return Err(not_a_run("run folder", dir.to_path_buf()));
-        }
-        let config_path = dir.join("config.toml");
-        if !config_path.is_file() {
-            return Err(not_a_run("run config `config.toml`", config_path));
-        }
-        let config = RunConfig::load(&config_path)?.validate()?;
-        Distilled::with_config(dir, config)
+        Distilled::with_config(dir, read_run_config(dir)?)
     }
 
     /// The students of the run folder `dir` whose (already read) config is `config`.
@@ -218,6 +210,19 @@ impl Distilled {
             uncertainty,
         })
     }
+}
+
+/// The validated `config.toml` of the run folder `dir` (errors name the missing folder or
+/// file and say what a run folder holds).
+pub fn read_run_config(dir: &Path) -> Result<ValidConfig> {
+    if !dir.is_dir() {
+        return Err(not_a_run("run folder", dir.to_path_buf()));
+    }
+    let config_path = dir.join("config.toml");
+    if !config_path.is_file() {
+        return Err(not_a_run("run config `config.toml`", config_path));
+    }
+    RunConfig::load(&config_path)?.validate()
 }
 
 fn not_a_run(what: &str, path: PathBuf) -> Error {

@@ -5,4 +5,4 @@
 
 mod distilled;
 
-pub use distilled::{Distilled, DistilledStudent, Predictions};
+pub use distilled::{Distilled, DistilledStudent, Predictions, read_run_config};
