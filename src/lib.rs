@@ -7,7 +7,11 @@
 //!
 //! The folders follow the paper: `data` (datasets, occlusion, the distillation pool D'),
 //! `nn` (the small NN engine), `model` (teacher and student architectures), `optim` (the students'
-//! optimisers), `sampler` (SGLD), `config` (a run's settings).
+//! optimisers), `sampler` (SGLD), `expectation` (the targets g and the estimators U_s, U_o),
+//! `distill` (Algorithm 1), `infer` (the distilled students, for prediction), `eval`
+//! (uncertainty, OOD, ranking, calibration), `sweep` and `report` (the experiment grids and their
+//! tables), `config` (a run's settings) and `base` (errors, files, state, random streams, SIMD)
+//! under all of them; the README's "Module graph" says which may use which.
 
 pub mod base;
 pub mod checkpoint;
