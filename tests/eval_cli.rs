@@ -12,6 +12,7 @@
 
 mod common;
 
+use common::cli::text;
 use common::reference::{self, EnsembleMeans, Mlp};
 use gped::config::RunConfig;
 use gped::data::occluded_test_set;
@@ -59,14 +60,6 @@ fn gped(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("gped binary runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The folder of the test data, as an argument.

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::cli::{gped, s};
+use common::cli::{gped, s, text};
 use gped::config::RunConfig;
 use gped::infer::{Distilled, Predictions};
 use serde_json::Value;
@@ -41,14 +41,6 @@ width = [0.1, 0.1]
 every = 100
 log_every = 100
 "#;
-
-fn text(out: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// The run folder shared by the tests (made once).
 fn short_run() -> &'static Path {

@@ -64,6 +64,17 @@ pub fn markdown(r: &EvalResults, plots: &[PlotFile]) -> String {
     md
 }
 
+/// One figure of a markdown report: its heading, the PNG `STEM.png`, and the caption with a
+/// link to the vector version `STEM.svg`.
+pub fn write_figure(md: &mut String, title: &str, stem: &str, caption: &str) -> std::fmt::Result {
+    writeln!(md, "### {title}\n")?;
+    writeln!(md, "![{title}]({stem}.png)\n")?;
+    writeln!(
+        md,
+        "{caption} (Vector version: [{stem}.svg]({stem}.svg).)\n"
+    )
+}
+
 fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::fmt::Result {
     writeln!(md, "# GPED evaluation\n")?;
     writeln!(md, "Run folder: `{}`\n", r.run_dir)?;
@@ -219,13 +230,7 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
 
     writeln!(md, "\n## Figures\n")?;
     for p in plots {
-        writeln!(md, "### {}\n", p.title)?;
-        writeln!(md, "![{}]({}.png)\n", p.title, p.stem)?;
-        writeln!(
-            md,
-            "{} (Vector version: [{}.svg]({}.svg).)\n",
-            p.caption, p.stem, p.stem
-        )?;
+        write_figure(md, &p.title, &p.stem, &p.caption)?;
     }
 
     writeln!(md, "## Definitions\n")?;

@@ -9,6 +9,7 @@ use super::heatmap_figure::Heatmap;
 use super::paper::{COLUMNS, LaidTable};
 use super::rows::{Row, SweepRows, estimator_symbol};
 use super::summary::{SeedGroup, text_or_dash};
+use crate::eval::report::write_figure;
 use std::fmt::Write;
 
 /// Everything `report.md` shows.
@@ -77,13 +78,7 @@ fn write_markdown(md: &mut String, p: &ReportParts) -> std::fmt::Result {
         writeln!(md, "## Figures\n")?;
     }
     for h in p.heatmaps {
-        writeln!(md, "### {}\n", h.title)?;
-        writeln!(md, "![{}]({}.png)\n", h.title, h.stem)?;
-        writeln!(
-            md,
-            "{} (Vector version: [{}.svg]({}.svg).)\n",
-            h.caption, h.stem, h.stem
-        )?;
+        write_figure(md, &h.title, &h.stem, &h.caption)?;
     }
 
     writeln!(md, "## Definitions\n")?;

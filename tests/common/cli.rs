@@ -12,6 +12,15 @@ pub fn gped(args: &[&str]) -> Output {
         .expect("gped binary runs")
 }
 
+/// A run's stdout and stderr, for an assertion's message.
+pub fn text(out: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
 }
