@@ -43,6 +43,7 @@ fn synthetic_run_data() -> RunData {
         train,
         test: synthetic_data(200, 2),
         ood: None,
+        holdout: None,
     }
 }
 

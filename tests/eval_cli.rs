@@ -7,7 +7,8 @@
 //! uncertainty, agreement MAEs) equal those computed here independently from the run's
 //! ensemble sums and student weights (`tests/common/reference.rs`); and the test set is
 //! rebuilt exactly as the run built it (the eval's teacher and student NLL equal those the run
-//! logged). Also: an OOD folder of IDX images scores only the students, and a bad RUN_DIR
+//! logged); the OOD flag's shares of test and OOD inputs agree with the run's threshold
+//! applied here to the student outputs. Also: an OOD folder of IDX images scores only the students, and a bad RUN_DIR
 //! fails with a clear message.
 
 mod common;
@@ -37,6 +38,7 @@ seed = 3
 dataset = "mnist"
 mask_size = 10
 ood = "fashion-mnist"
+holdout = 500
 [schedule]
 iterations = 600
 burn_in = 200
@@ -187,6 +189,8 @@ fn eval_writes_report_json_and_every_figure() {
     let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     for needle in [
         "## OOD detection",
+        "## OOD flag (`gped predict`)",
+        "| fashion-mnist (OOD) |",
         "AUROC",
         "nDCG@20",
         "ECE",
@@ -425,6 +429,35 @@ fn eval_json_agrees_with_an_independent_computation_from_the_run_files() {
             "{key}: eval.json {found}, computed here {expected}"
         );
     }
+
+    // The OOD flag: the run's threshold (on total uncertainty, from ood_threshold.json) on
+    // the student totals computed here. Only inputs within the f32 score tolerance of the
+    // threshold can fall on the other side in gped, each moving a share by 1 / n.
+    let rule = read_json(&run.join("ood_threshold.json"));
+    assert_eq!(rule["score"], "total");
+    assert_eq!(eval["ood_flag"]["threshold"], rule["threshold"]);
+    let threshold = number(&rule, "/threshold");
+    let share_above = |scores: &[f64]| -> (f64, f64) {
+        let n = scores.len() as f64;
+        let above = scores.iter().filter(|&&s| s > threshold).count() as f64;
+        let near = (scores.iter())
+            .filter(|&&s| (s - threshold).abs() <= (f32_networks.score)(s))
+            .count() as f64;
+        (above / n, near / n + 1e-12)
+    };
+    let (flagged, slack) = share_above(&student.test[0]);
+    let found = number(&eval, "/ood_flag/test_tpr");
+    assert!(
+        (found - (1.0 - flagged)).abs() <= slack,
+        "test_tpr {found} vs {}",
+        1.0 - flagged
+    );
+    let (flagged, slack) = share_above(&student.ood[0]);
+    let found = number(&eval, "/ood_flag/ood_flagged");
+    assert!(
+        (found - flagged).abs() <= slack,
+        "ood_flagged {found} vs {flagged}"
+    );
 }
 
 #[test]

@@ -186,6 +186,25 @@ pub enum Estimator {
     RunningMean,
 }
 
+/// The student uncertainty that `gped predict`'s OOD flag thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OodScore {
+    /// Total uncertainty: the entropy of the predictive student's distribution.
+    Total,
+    /// Epistemic (knowledge) uncertainty: total minus the entropy student's output.
+    Epistemic,
+}
+
+impl std::fmt::Display for OodScore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OodScore::Total => "total",
+            OodScore::Epistemic => "epistemic",
+        })
+    }
+}
+
 /// The distillation loss l(g_hat, f).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::choices::{Arch, DatasetName, Estimator, Loss, Target};
+use super::choices::{Arch, DatasetName, Estimator, Loss, OodScore, Target};
 
 /// Everything a run needs, as read from a TOML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +74,11 @@ pub struct DataConfig {
     pub ood: Option<DatasetName>,
     /// Check the MD5 of the dataset files. Default true.
     pub verify_checksums: bool,
+    /// Images held out at the end of the training split, kept out of D and D' (unoccluded):
+    /// the in-distribution inputs on which the run chooses its OOD threshold
+    /// (`ood_threshold.json`), 0 = none (no OOD flag). At most half the training split, and
+    /// train_subset must fit in what remains. Default 0.
+    pub holdout: usize,
 }
 
 impl Default for DataConfig {
@@ -85,6 +90,7 @@ impl Default for DataConfig {
             train_subset: 0,
             ood: None,
             verify_checksums: true,
+            holdout: 0,
         }
     }
 }
@@ -278,6 +284,12 @@ pub struct EvalConfig {
     pub log_every: u64,
     /// Batch size of test-set passes, > 0. Default 1000.
     pub test_batch: usize,
+    /// The students' uncertainty that flags an input as out of distribution: `total` or
+    /// `epistemic` (needs an entropy student). Default `total`.
+    pub ood_score: OodScore,
+    /// The share of held-out in-distribution inputs (data.holdout) that the OOD threshold
+    /// lets pass unflagged (its true-positive rate), in (0, 1). Default 0.95.
+    pub ood_tpr: f64,
 }
 
 impl Default for EvalConfig {
@@ -286,6 +298,8 @@ impl Default for EvalConfig {
             every: 1000,
             log_every: 1000,
             test_batch: 1000,
+            ood_score: OodScore::Total,
+            ood_tpr: 0.95,
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::ops::Deref;
 
-use super::choices::DatasetInfo;
+use super::choices::{DatasetInfo, OodScore, Target};
 use super::schema::{RunConfig, StudentConfig};
 use crate::{Error, Result};
 
@@ -108,6 +108,7 @@ impl RunConfig {
         positive_int("eval.every", self.eval.every)?;
         positive_int("eval.log_every", self.eval.log_every)?;
         positive_int("eval.test_batch", self.eval.test_batch as u64)?;
+        check_ood_flag(self)?;
         at_most(
             "eval.test_batch",
             self.eval.test_batch,
@@ -120,7 +121,7 @@ impl RunConfig {
 
 fn effective_subset(c: &RunConfig) -> usize {
     match c.data.train_subset {
-        0 => c.data.dataset.info().train_size,
+        0 => c.data.dataset.info().train_size - c.data.holdout,
         n => n,
     }
 }
@@ -139,10 +140,23 @@ fn check_data(c: &RunConfig) -> Result<()> {
         ));
     }
     at_most(
+        "data.holdout",
+        d.holdout,
+        info.train_size / 2,
+        &format!("half the {} training set size", d.dataset),
+    )?;
+    at_most(
         "data.train_subset",
         d.train_subset,
-        info.train_size,
-        &format!("the {} training set size", d.dataset),
+        info.train_size - d.holdout,
+        &if d.holdout == 0 {
+            format!("the {} training set size", d.dataset)
+        } else {
+            format!(
+                "the {} training set size less data.holdout ({})",
+                d.dataset, d.holdout
+            )
+        },
     )?;
     if let Some(ood) = d.ood {
         if ood == d.dataset {
@@ -164,6 +178,38 @@ fn check_data(c: &RunConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The OOD flag's settings: a rate in (0, 1), and the students its score needs when the
+/// run chooses a threshold (data.holdout > 0).
+fn check_ood_flag(c: &RunConfig) -> Result<()> {
+    let tpr = c.eval.ood_tpr;
+    if !(tpr > 0.0 && tpr < 1.0) {
+        return Err(Error::config(
+            "eval.ood_tpr",
+            format!("must be in (0, 1), found {tpr:?}"),
+        ));
+    }
+    if c.data.holdout == 0 {
+        return Ok(());
+    }
+    let has = |t: Target| c.students.iter().any(|s| s.target == t);
+    let needs = match c.eval.ood_score {
+        OodScore::Total => vec![Target::Predictive],
+        OodScore::Epistemic => vec![Target::Predictive, Target::Entropy],
+    };
+    match needs.into_iter().find(|&t| !has(t)) {
+        Some(missing) => Err(Error::config(
+            "eval.ood_score",
+            format!(
+                "`{}` needs a student with target = \"{}\" to choose the OOD threshold on \
+                 data.holdout, found none",
+                c.eval.ood_score,
+                missing.as_str()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn check_teacher_and_sampler(c: &RunConfig) -> Result<()> {
@@ -496,6 +542,51 @@ mod tests {
             "eval.test_batch",
             "<= the test set size (10000), found 10001",
         );
+    }
+
+    #[test]
+    fn ood_flag_rules() {
+        // MNIST's 60,000 training images: at most half held out, and the teacher's subset
+        // must fit in the rest.
+        let mut c = RunConfig::default();
+        c.data.holdout = 30_000;
+        c.data.train_subset = 30_000;
+        assert!(c.validate().is_ok(), "{:?}", c.validate());
+        assert_invalid(
+            |c| c.data.holdout = 30_001,
+            "data.holdout",
+            "half the mnist training set size (30000), found 30001",
+        );
+        assert_invalid(
+            |c| {
+                c.data.holdout = 1000;
+                c.data.train_subset = 59_001;
+            },
+            "data.train_subset",
+            "less data.holdout (1000) (59000), found 59001",
+        );
+        for bad in [0.0, 1.0, f64::NAN, -0.5] {
+            assert_invalid(|c| c.eval.ood_tpr = bad, "eval.ood_tpr", "(0, 1)");
+        }
+        // The default students are a predictive and an entropy student: both scores work.
+        let mut c = RunConfig::default();
+        c.data.holdout = 1000;
+        c.eval.ood_score = OodScore::Epistemic;
+        assert!(c.validate().is_ok(), "{:?}", c.validate());
+        assert_invalid(
+            |c| {
+                c.data.holdout = 1000;
+                c.eval.ood_score = OodScore::Epistemic;
+                c.students.retain(|s| s.target == Target::Predictive);
+            },
+            "eval.ood_score",
+            "`epistemic` needs a student with target = \"entropy\"",
+        );
+        // Without a holdout no threshold is chosen, so no student is needed for it.
+        let mut c = RunConfig::default();
+        c.eval.ood_score = OodScore::Epistemic;
+        c.students.retain(|s| s.target == Target::Predictive);
+        assert!(c.validate().is_ok(), "{:?}", c.validate());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Datasets and the data manipulations of the paper: reading MNIST-family IDX files and
 //! CIFAR-10 binary batches, checking and fetching them, the occlusion of appendix A.1, the
-//! teacher's training subset D and its minibatches, and the distillation pool D'.
+//! teacher's training subset D and its minibatches, the distillation pool D', and pictures
+//! (PNG, JPEG) read for prediction.
 
 mod batches;
 mod catalog;
@@ -13,6 +14,7 @@ mod idx;
 mod load;
 mod locate;
 mod occlusion;
+mod picture;
 mod pool;
 mod source;
 mod subset;
@@ -41,6 +43,7 @@ pub use locate::{
     resolve_mirror,
 };
 pub use occlusion::{OcclusionSquares, occlude, occlusion_rate};
+pub use picture::{PICTURE_EXTENSIONS, decode_picture, is_picture, list_pictures};
 pub use pool::{DistillPool, InputNoise, NO_SLOT};
 pub use source::{decompress_if_gzipped, find_file, read_decompressed};
 pub use subset::teacher_subset;

@@ -3,10 +3,12 @@
 
 use super::student::Student;
 use super::teacher::Teacher;
+use crate::Result;
 use crate::config::Target;
 use crate::data::Dataset;
 use crate::ensemble::Ensemble;
 use crate::metrics::{DistillMetrics, compare_predictive, mean_abs_error};
+use crate::uncertainty::{OodThreshold, Uncertainty};
 use serde::Serialize;
 
 /// Adds the teacher's current predictive probabilities on every input of `data` to
@@ -37,6 +39,29 @@ pub fn student_predictions(student: &mut Student, data: &Dataset, batch: usize) 
         student.predict(x, rows, &mut out[start * width..(start + rows) * width]);
     }
     out
+}
+
+/// The OOD threshold of `gped predict`'s flag, chosen on the held-out in-distribution images
+/// `holdout` from the uncertainties of the first predictive student and the first entropy
+/// student (the ones `infer::Distilled` answers with), as `eval.ood_score` and `eval.ood_tpr`
+/// say; `None` without a predictive student (the config check asks for one when there is a
+/// holdout).
+pub fn ood_threshold(
+    students: &mut [Student],
+    holdout: &Dataset,
+    cfg: &crate::config::EvalConfig,
+) -> Result<Option<OodThreshold>> {
+    let first = |target: Target| students.iter().position(|s| s.target_kind == target);
+    let (Some(p), e) = (first(Target::Predictive), first(Target::Entropy)) else {
+        return Ok(None);
+    };
+    let probs = student_predictions(&mut students[p], holdout, cfg.test_batch);
+    let aleatoric = e.map(|e| student_predictions(&mut students[e], holdout, cfg.test_batch));
+    let u = Uncertainty::from_predictive(&probs, holdout.num_classes(), aleatoric);
+    match OodThreshold::scores_for(cfg.ood_score, &u) {
+        Some(scores) => OodThreshold::choose(cfg.ood_score, cfg.ood_tpr, scores).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The paper's test-set metrics: the predictive student against the ensemble, and the entropy

@@ -3,7 +3,7 @@
 //! students' weights, the ensemble sums and `metrics.json`). Each first takes any staged
 //! student step (see `pipeline`), since each reads or saves the students.
 
-use super::evaluate::{StudentMetrics, TestMetrics, student_metrics, test_metrics};
+use super::evaluate::{StudentMetrics, TestMetrics, ood_threshold, student_metrics, test_metrics};
 use super::prepare::RunData;
 use super::record::Recorder;
 use super::state::RunState;
@@ -121,6 +121,13 @@ pub fn finish(
     for s in students.iter() {
         weights::save(&s.net.params, &recorder.student_path(&s.name), None)?;
     }
+    let ood_threshold = match &data.holdout {
+        Some(holdout) => ood_threshold(students, holdout, &cfg.eval)?,
+        None => None,
+    };
+    if let Some(t) = &ood_threshold {
+        t.save(recorder.dir())?;
+    }
     ensemble.save(&recorder.dir().join("ensemble_test.safetensors"))?;
     if let Some(ens) = ood_ensemble {
         ens.save(&recorder.dir().join("ensemble_ood.safetensors"))?;
@@ -148,6 +155,9 @@ pub fn finish(
         obj.insert("iterations".into(), json!(t_max));
         obj.insert("teacher_params".into(), json!(teacher.net.params.len()));
         obj.insert("students".into(), json!(student_info));
+        if let Some(t) = &ood_threshold {
+            obj.insert("ood_threshold".into(), json!(t));
+        }
         obj.insert("time".into(), json!(time));
     }
     recorder.write_json("metrics.json", &json)?;

@@ -1,7 +1,9 @@
 //! The data of a run, fixed before training as in the paper: the training split with one
 //! random m x m occlusion square per image (the distillation pool D' is all of it), the
 //! teacher's seeded subset D of n examples, the occluded test split, and an optional
-//! out-of-distribution test set.
+//! out-of-distribution test set. With `data.holdout = k`, the last k training images are set
+//! aside first, unoccluded, out of D and D': the in-distribution inputs on which the run
+//! chooses its OOD threshold.
 
 use crate::base::seeds;
 use crate::config::ValidConfig;
@@ -24,12 +26,31 @@ pub struct RunData {
     pub test: Dataset,
     /// The out-of-distribution test split, unoccluded, when configured.
     pub ood: Option<Dataset>,
+    /// The held-out end of the training split (`data.holdout` images, unoccluded), when
+    /// configured.
+    pub holdout: Option<Dataset>,
 }
 
 /// Loads and prepares the data of `cfg` from `data_dir`.
 pub fn prepare(cfg: &ValidConfig, data_dir: &Path) -> Result<RunData> {
     let policy = checksum_policy(cfg);
     let mut train = load(data_dir, cfg.data.dataset.as_str(), Split::Train, policy)?;
+    let holdout = match cfg.data.holdout {
+        0 => None,
+        k if 2 * k > train.len() => {
+            // The config check bounds it by the catalogue's size; a data folder may hold fewer.
+            return Err(Error::config(
+                "data.holdout",
+                format!(
+                    "must be <= half the {} examples of the {} training split in {}, found {k}",
+                    train.len(),
+                    cfg.data.dataset,
+                    data_dir.display()
+                ),
+            ));
+        }
+        k => Some(train.split_off(train.len() - k)?),
+    };
     occlude(
         &mut train,
         cfg.data.mask_size,
@@ -64,5 +85,6 @@ pub fn prepare(cfg: &ValidConfig, data_dir: &Path) -> Result<RunData> {
         teacher_indices,
         test,
         ood,
+        holdout,
     })
 }

@@ -18,6 +18,9 @@
 //! - `students.NAME` also: `entropy_student`, `ranking` = {`total`, `knowledge`} each
 //!   {`mean`, `std`} of nDCG@k, and `agreement` = {`total_mae`, `aleatoric_mae`,
 //!   `knowledge_mae`, `knowledge_negative_fraction`}.
+//! - `ood_flag` (null when the run chose no OOD threshold) = {`student`, `score`, `tpr`,
+//!   `threshold`, `holdout`, `holdout_tpr`, `test_tpr` (share of test inputs not flagged),
+//!   `ood_flagged` (share of the OOD set flagged, null without one)}.
 
 use super::ood::DetectionScores;
 use super::plots::PlotFile;
@@ -181,6 +184,41 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
         }
     }
 
+    if let Some(flag) = &r.ood_flag {
+        writeln!(md, "\n## OOD flag (`gped predict`)\n")?;
+        writeln!(
+            md,
+            "Student `{}` flags an input when its {} uncertainty exceeds {:.4} nats, the \
+             threshold the run chose on {} held-out training images to let {:.1}% of them \
+             pass ({:.1}% did).\n",
+            flag.student,
+            flag.rule.score,
+            flag.rule.threshold,
+            flag.rule.holdout,
+            100.0 * flag.rule.tpr,
+            100.0 * flag.rule.holdout_tpr
+        )?;
+        writeln!(
+            md,
+            "| set | share not flagged | share flagged |\n|---|---|---|"
+        )?;
+        writeln!(
+            md,
+            "| test | {} | {} |",
+            num(Some(flag.test_tpr)),
+            num(Some(1.0 - flag.test_tpr))
+        )?;
+        if let (Some(share), Some(ood)) = (flag.ood_flagged, &r.ood) {
+            writeln!(
+                md,
+                "| {} (OOD) | {} | {} |",
+                ood.name,
+                num(Some(1.0 - share)),
+                num(Some(share))
+            )?;
+        }
+    }
+
     if !r.students.is_empty() {
         writeln!(
             md,
@@ -291,6 +329,7 @@ mod tests {
                 ood_detection: None,
             },
             students: BTreeMap::new(),
+            ood_flag: None,
             notes: vec!["No OOD set.".into()],
         }
     }

@@ -13,7 +13,7 @@ use crate::base::seeds;
 use crate::config::Target;
 use crate::data::Dataset;
 use crate::metrics::mean_abs_error;
-use crate::uncertainty::Uncertainty;
+use crate::uncertainty::{OodThreshold, Uncertainty};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -167,6 +167,32 @@ pub struct StudentResults {
     pub agreement: Agreement,
 }
 
+/// How the run's OOD flag (`ood_threshold.json`, on the first predictive student paired with
+/// the first entropy student, as `gped predict` answers) does on this evaluation's sets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OodFlagResults {
+    /// The predictive student the flag was computed with.
+    pub student: String,
+    #[serde(flatten)]
+    pub rule: OodThreshold,
+    /// The share of test inputs not flagged: the flag's true-positive rate there (the run's
+    /// occluded test set when data.mask_size > 0).
+    pub test_tpr: f64,
+    /// The share of the OOD set flagged.
+    pub ood_flagged: Option<f64>,
+}
+
+impl OodFlagResults {
+    fn of(rule: &OodThreshold, student: &ModelOutputs) -> Option<Self> {
+        Some(OodFlagResults {
+            student: student.name.clone(),
+            rule: rule.clone(),
+            test_tpr: 1.0 - rule.flagged_share(&student.test)?,
+            ood_flagged: student.ood.as_ref().and_then(|o| rule.flagged_share(o)),
+        })
+    }
+}
+
 /// The OOD set's description.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OodInfo {
@@ -202,6 +228,8 @@ pub struct EvalResults {
     pub settings: EvalSettings,
     pub teacher: ModelResults,
     pub students: BTreeMap<String, StudentResults>,
+    /// The run's OOD flag on the test and OOD sets; null when the run chose no threshold.
+    pub ood_flag: Option<OodFlagResults>,
     /// Plain-language remarks (e.g. why the teacher is not scored on the OOD set).
     pub notes: Vec<String>,
 }
@@ -316,6 +344,12 @@ pub fn summarise(
         },
         teacher: ModelResults::of(teacher, labels, classes),
         students: student_results,
+        ood_flag: run
+            .students
+            .ood
+            .as_ref()
+            .zip(students.first())
+            .and_then(|(rule, s)| OodFlagResults::of(rule, s)),
         notes,
     }
 }

@@ -11,7 +11,7 @@ use crate::expectation::{
 };
 use crate::model::{ModelSpec, build};
 use crate::nn::{Network, weights};
-use crate::uncertainty::Uncertainty;
+use crate::uncertainty::{OodThreshold, Uncertainty};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -58,6 +58,8 @@ pub struct Distilled {
     pub config: ValidConfig,
     /// In config order.
     pub students: Vec<DistilledStudent>,
+    /// The run's OOD threshold (`ood_threshold.json`), when it chose one (data.holdout > 0).
+    pub ood: Option<OodThreshold>,
 }
 
 /// The per-input answers of [`Distilled::predict`] for `n` inputs of `classes` classes.
@@ -72,6 +74,9 @@ pub struct Predictions {
     /// and epistemic (total - aleatoric, not clipped), in nats, each `[n]`; aleatoric and
     /// epistemic are `None` without an entropy student.
     pub uncertainty: Uncertainty,
+    /// Per input, whether the run's OOD threshold flags it; `None` when the run has no
+    /// threshold.
+    pub ood: Option<Vec<bool>>,
 }
 
 impl Distilled {
@@ -127,6 +132,7 @@ impl Distilled {
             dir: dir.to_path_buf(),
             config,
             students,
+            ood: OodThreshold::load(dir)?,
         })
     }
 
@@ -203,11 +209,13 @@ impl Distilled {
             .map(|row| (0..classes).fold(0, |best, c| if row[c] > row[best] { c } else { best }))
             .collect();
         let uncertainty = Uncertainty::from_predictive(&probs, classes, aleatoric);
+        let ood = self.ood.as_ref().and_then(|t| t.flags(&uncertainty));
         Ok(Predictions {
             classes,
             probs,
             class,
             uncertainty,
+            ood,
         })
     }
 }
@@ -347,6 +355,27 @@ mod tests {
         }
         // Calling again gives the same answers: no dropout, no state.
         assert_eq!(distilled.predict(&x).unwrap(), got);
+    }
+
+    #[test]
+    fn the_ood_flag_follows_the_runs_threshold() {
+        let (dir, _) = run_folder(true);
+        let x = inputs(6);
+        let mut distilled = Distilled::open(dir.path()).unwrap();
+        let plain = distilled.predict(&x).unwrap();
+        assert_eq!(plain.ood, None, "no ood_threshold.json: no flag");
+        // A threshold at the median total uncertainty of these inputs flags the upper half.
+        let mut total = plain.uncertainty.total.clone();
+        total.sort_by(f32::total_cmp);
+        let threshold = OodThreshold::choose(crate::config::OodScore::Total, 0.5, &total).unwrap();
+        threshold.save(dir.path()).unwrap();
+        let mut distilled = Distilled::open(dir.path()).unwrap();
+        let got = distilled.predict(&x).unwrap();
+        let expected: Vec<bool> = (plain.uncertainty.total.iter())
+            .map(|&u| u > total[2])
+            .collect();
+        assert_eq!(got.ood, Some(expected.clone()));
+        assert_eq!(expected.iter().filter(|&&f| f).count(), 3);
     }
 
     #[test]

@@ -8,6 +8,13 @@
 //! forward pass of the predictive student (total = the entropy of its softmax) and one of the
 //! entropy student (aleatoric = its exp output). Being two separate estimates, the students'
 //! knowledge uncertainty can come out slightly negative; it is not clipped.
+//!
+//! `ood_flag` turns one of these uncertainties into a yes/no out-of-distribution flag with a
+//! threshold chosen on held-out in-distribution inputs.
+
+mod ood_flag;
+
+pub use ood_flag::OodThreshold;
 
 use crate::ensemble::Ensemble;
 use crate::expectation::entropy;
