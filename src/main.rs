@@ -3,7 +3,19 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let cli = gped::cli::Cli::parse();
+    let cli = match gped::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version print and succeed; a usage error (a missing or unknown
+            // argument) prints clap's message and exits 1 like every other error (clap's own
+            // exit code would be 2).
+            let _ = err.print();
+            return match err.use_stderr() {
+                true => std::process::ExitCode::FAILURE,
+                false => std::process::ExitCode::SUCCESS,
+            };
+        }
+    };
     match gped::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

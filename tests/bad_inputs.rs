@@ -204,6 +204,8 @@ fn existing_output_folder_is_refused_and_left_intact() {
         s(&out),
         "already exists and is not empty",
         "choose another --out",
+        "--force to replace it",
+        &format!("gped run --resume {}", s(&out)),
     ];
     assert_fails_with(&f.run_into(&out, &[]), &needles);
     // Refused before the data is read: a missing data folder is not what is reported.
@@ -418,4 +420,47 @@ fn rerun_into_a_finished_run_folder_is_refused() {
         ],
     );
     assert_fails_with(&out, &[s(&run), "already exists and is not empty"]);
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    // A missing argument, an unknown command and an unknown flag: clap's message, exit 1
+    // (as every other error, not clap's 2).
+    for (args, needle) in [
+        (&["run"][..], "<CONFIG>"),
+        (&["frobnicate"][..], "unrecognized subcommand"),
+        (&["run", "x.toml", "--no-such-flag"][..], "--no-such-flag"),
+    ] {
+        let out = gped(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    for args in [&["--help"][..], &["run", "--help"], &["--version"]] {
+        let out = gped(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_failed_run_without_out_leaves_no_folder() {
+    // Without --out the run reserves `output.dir/NAME-TIMESTAMP` first (so that two runs
+    // started in the same second get two folders); a run that then fails on its data
+    // removes it again, and `output.dir` too when the run made it.
+    let f = Fixture::new();
+    let runs = f.root().join("runs");
+    let set = format!("output.dir={}", s(&runs));
+    let missing = f.root().join("no-such-data");
+    let config = f.config();
+    let args = ["run", s(&config), "--data-dir", s(&missing), "--set", &set];
+    assert_eq!(gped(&args).status.code(), Some(1));
+    assert!(!runs.exists(), "{} was left behind", runs.display());
+    std::fs::create_dir(&runs).unwrap();
+    assert_eq!(gped(&args).status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_dir(&runs).unwrap().count(),
+        0,
+        "runs/ must stay empty"
+    );
 }

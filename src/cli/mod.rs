@@ -4,6 +4,7 @@
 mod config;
 pub mod data;
 mod eval;
+mod finished;
 mod predict;
 mod report;
 mod run;

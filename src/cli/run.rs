@@ -51,11 +51,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         Some(dir) => (resume(&args, dir, &control)?, dir.clone()),
         None => start(&args, &control)?,
     };
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&summary.json).unwrap_or_default()
-    );
-    println!("run folder: {}", out.display());
+    print!("{}", super::finished::finished_text(&summary.json, &out));
     Ok(())
 }
 
@@ -69,10 +65,11 @@ fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
     let config = RunConfig::load_with_overrides(config_path, &args.overrides)?;
     let valid = config.validate()?;
     crate::nn::gemm::init_threads(valid.threads);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_run_dir(&valid.output.dir, config_path));
+    let parent_existed = valid.output.dir.is_dir();
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => reserve_run_dir(&valid.output.dir, config_path)?,
+    };
     let data_dir = crate::data::resolve_data_dir(valid.data.explicit_dir(args.data_dir.as_deref()));
     if args.fetch {
         fetch_missing(&valid, &data_dir)?;
@@ -82,8 +79,16 @@ fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
     } else {
         Replace::Never
     };
-    let summary = session::start(&valid, &out, &data_dir, replace, control, args.quiet)?;
-    Ok((summary, out))
+    let summary = session::start(&valid, &out, &data_dir, replace, control, args.quiet);
+    if summary.is_err() && args.out.is_none() {
+        // The folder reserved above (and its parent if this run made it), when the run
+        // failed before writing into it: remove_dir removes only empty folders.
+        let _ = std::fs::remove_dir(&out);
+        if !parent_existed {
+            let _ = std::fs::remove_dir(&valid.output.dir);
+        }
+    }
+    Ok((summary?, out))
 }
 
 /// Downloads the datasets of `cfg` that `data_dir` does not hold at all (a partly present
@@ -152,10 +157,28 @@ pub(super) fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     Ok(flag)
 }
 
-/// `<parent>/<config file stem>-<YYYYmmdd-HHMMSS>` in UTC.
-fn default_run_dir(parent: &Path, config: &Path) -> PathBuf {
+/// Creates and returns the default run folder `<parent>/<config file stem>-<YYYYmmdd-HHMMSS>`
+/// (UTC), or `...-2`, `...-3`, ... when another run took that name in the same second: the
+/// folder is made with an exclusive create, so two runs started together never share one.
+fn reserve_run_dir(parent: &Path, config: &Path) -> Result<PathBuf> {
     let stem = config.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
-    parent.join(format!("{stem}-{}", utc_timestamp()))
+    let base = format!("{stem}-{}", utc_timestamp());
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    for n in 1..=1000 {
+        let dir = match n {
+            1 => parent.join(&base),
+            n => parent.join(format!("{base}-{n}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(&dir, e)),
+        }
+    }
+    Err(Error::InvalidArgument(format!(
+        "{}: 1000 run folders named {base}(-N) exist already; give --out",
+        parent.display()
+    )))
 }
 
 /// The current UTC time as `YYYYmmdd-HHMMSS` (civil-from-days, H. Hinnant's algorithm).
@@ -183,6 +206,24 @@ fn utc_timestamp() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn runs_started_in_the_same_second_get_their_own_folders() {
+        let parent = tempfile::tempdir().unwrap();
+        let config = std::path::Path::new("configs/quick.toml");
+        let dirs: Vec<_> = (0..3)
+            .map(|_| super::reserve_run_dir(parent.path(), config).unwrap())
+            .collect();
+        let names: Vec<String> = dirs
+            .iter()
+            .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| n.starts_with("quick-")), "{names:?}");
+        assert!(dirs.iter().all(|d| d.is_dir()));
+        assert_ne!(names[0], names[1]);
+        assert_ne!(names[1], names[2]);
+        assert_ne!(names[0], names[2]);
+    }
+
     #[test]
     fn timestamp_has_the_documented_shape() {
         let ts = super::utc_timestamp();

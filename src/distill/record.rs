@@ -112,7 +112,9 @@ impl Recorder {
                 .is_some()
         {
             return Err(Error::InvalidArgument(format!(
-                "run folder {} already exists and is not empty; choose another --out or remove it",
+                "run folder {0} already exists and is not empty; choose another --out, add \
+                 --force to replace it, or continue it with `gped run --resume {0}` if it \
+                 stopped with a checkpoint",
                 dir.display()
             )));
         }
