@@ -1,10 +1,12 @@
 //! The base layer, under every other module and importing none of them: the library's error
 //! type, atomic file output, the state (de)serialisation a checkpoint is made of, the seeded
-//! random streams, and the run-time SIMD dispatch of the element-wise kernels.
+//! random streams, the run-time SIMD dispatch of the element-wise kernels, and the description
+//! of the machine that speed figures carry.
 
 pub mod atomic;
 pub mod error;
 pub mod gaussian;
+pub mod machine;
 pub mod seeds;
 pub mod simd;
 pub mod state;
