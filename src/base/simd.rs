@@ -1,6 +1,9 @@
 //! Run-time choice of SIMD width for the element-wise kernels (Gaussian noise, SGLD, Adam) and
 //! the hand-written AVX-512 pooling kernel. The binary is built for baseline x86-64 (never
 //! `target-cpu=native`); [`Level::detected`] finds the widest instruction set the CPU has.
+//! The x86 levels exist only under `cfg(x86_simd)` (x86-64 without the `portable` feature, set
+//! by build.rs); elsewhere every kernel runs its portable body, which `--features portable`
+//! tests on x86 too.
 //!
 //! [`simd_kernel!`] turns one `#[inline(always)]` plain-Rust body into a kernel compiled once
 //! per level under `#[target_feature]`, with two entry points: `name(..)` runs the widest level
@@ -26,7 +29,7 @@ impl Level {
     /// The widest level this CPU has. `std` caches the CPUID answers, so this is a few loads.
     #[inline]
     pub fn detected() -> Level {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(x86_simd)]
         {
             if std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx512dq")
@@ -77,12 +80,12 @@ macro_rules! simd_kernel {
         /// # Panics
         /// If this CPU does not have `level`.
         $vis fn $name_at(level: $crate::base::simd::Level, $($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(x86_simd)]
             #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
             fn avx512($($arg: $ty),*) {
                 $body($($arg),*)
             }
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(x86_simd)]
             #[target_feature(enable = "avx2,fma")]
             fn avx2($($arg: $ty),*) {
                 $body($($arg),*)
@@ -93,10 +96,10 @@ macro_rules! simd_kernel {
             );
             match level {
                 // SAFETY: asserted above that the CPU has every feature the function enables.
-                #[cfg(target_arch = "x86_64")]
+                #[cfg(x86_simd)]
                 $crate::base::simd::Level::Avx512 => unsafe { avx512($($arg),*) },
                 // SAFETY: as above.
-                #[cfg(target_arch = "x86_64")]
+                #[cfg(x86_simd)]
                 $crate::base::simd::Level::Avx2 => unsafe { avx2($($arg),*) },
                 _ => $body($($arg),*),
             }

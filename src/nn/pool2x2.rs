@@ -33,7 +33,7 @@ pub(crate) fn pool_plane(
     );
     match Level::detected() {
         // SAFETY: `Level::detected` found the features the function enables on this CPU.
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(x86_simd)]
         Level::Avx512 => unsafe { plane_avx512(x, row_stride, out_w, bias, y, arg) },
         _ => for_each_row(x, row_stride, out_w, y, arg, |rows, y, arg| {
             row_portable(rows, bias, y, arg)
@@ -93,7 +93,7 @@ fn row_portable(rows: RowPair, bias: f32, y: &mut [f32], arg: &mut [u32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(x86_simd)]
 #[target_feature(enable = "avx512f")]
 fn plane_avx512(
     x: &[f32],
@@ -110,7 +110,7 @@ fn plane_avx512(
 }
 
 /// One output row, 16 outputs per pass (the last pass masked).
-#[cfg(target_arch = "x86_64")]
+#[cfg(x86_simd)]
 #[target_feature(enable = "avx512f")]
 fn row_avx512(rows: RowPair, bias: f32, y: &mut [f32], arg: &mut [u32]) {
     use std::arch::x86_64::*;
