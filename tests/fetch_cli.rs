@@ -1,7 +1,8 @@
 //! The first hour of a new user: `gped run CONFIG` in a fresh folder with no data fetches
 //! what the config reads (MNIST and the Fashion-MNIST OOD set) into `./data`, from a mirror
 //! on 127.0.0.1 served by the test, and records that folder in the run; `gped eval RUN` and
-//! `gped run --resume RUN` then find the data through it with no flag. And the ways it fails,
+//! `gped run --resume RUN` (and `gped sweep` for a chain it resumes) then find the data
+//! through it with no flag. And the ways it fails,
 //! each fast, with a non-zero exit, every missing file with its MD5 and where it goes, the
 //! options to get them, and nothing partial left: a mirror that stalls, one that serves
 //! other files (MD5 mismatch), `--offline`, and a mirror where nothing listens.
@@ -24,6 +25,7 @@ use gped::config::RunConfig;
 use gped::data::DataAccess;
 use gped::distill::Control;
 use gped::distill::session::{self, Replace};
+use gped::sweep::{Shard, WorkerOptions, run_worker};
 use md5::{Digest, Md5};
 
 /// A tiny run reading MNIST and, as its OOD set, Fashion-MNIST.
@@ -270,6 +272,56 @@ fn resume_finds_the_data_through_the_folder_the_run_recorded() {
     );
     assert!(out.status.success(), "{}", text(&out));
     assert!(run.join("metrics.json").is_file());
+    assert_eq!(tree(&empty), Vec::<String>::new());
+}
+
+#[test]
+fn a_sweep_resumes_a_chain_on_the_folder_the_chain_recorded() {
+    let test_data = common::test_data();
+    let tmp = tempfile::tempdir().unwrap();
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/quickstart.toml");
+    let mut spec = format!(
+        "base = {base:?}\n[set]\n\"schedule.iterations\" = 40\n\"schedule.burn_in\" = 10\n\
+         \"eval.every\" = 10\n\"eval.log_every\" = 20\n\"data.train_subset\" = 1000\n\
+         \"students.0.lr_decay_every\" = 0\n\"students.1.width\" = [0.1, 0.1]\n"
+    );
+    for o in test_data.overrides() {
+        let (k, v) = o.split_once('=').unwrap();
+        spec += &format!("\"{k}\" = {v}\n");
+    }
+    spec += "[axes]\n\"students.0.width\" = [[0.1, 0.1]]\n";
+    let spec_path = tmp.path().join("spec.toml");
+    std::fs::write(&spec_path, spec).unwrap();
+    let out = tmp.path().join("sweep");
+    // The one chain stopped with a checkpoint after 20 iterations, through the library.
+    let opts = WorkerOptions {
+        out: out.clone(),
+        shard: Shard::ALL,
+        data_dir: Some(test_data.dir().to_path_buf()),
+        fetch: None,
+        stale_after: Duration::from_secs(600),
+        quiet: true,
+    };
+    let stopped = run_worker(&spec_path, &opts, &Control::stop_after(20));
+    assert!(
+        matches!(stopped, Err(gped::Error::Interrupted { iteration: 20, .. })),
+        "{stopped:?}"
+    );
+    // The worker again, from an empty folder, with no flag, no GPED_DATA_DIR, and offline.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let args = [
+        "sweep",
+        s(&spec_path),
+        "--out",
+        s(&out),
+        "--quiet",
+        "--offline",
+    ];
+    let (done, _) = gped_in(&empty, &args, &[]);
+    assert!(done.status.success(), "{}", text(&done));
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(stdout.contains("1 done"), "{stdout}");
     assert_eq!(tree(&empty), Vec::<String>::new());
 }
 
