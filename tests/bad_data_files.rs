@@ -160,6 +160,7 @@ fn truncated_cifar_record() {
 
 #[test]
 fn missing_data_folder() {
+    // Offline, so that nothing is fetched: the message lists the files and how to get them.
     let f = Fixture::new();
     let missing = f.root().join("no-such-data");
     let (config, out) = (f.config(), f.root().join("run"));
@@ -173,14 +174,19 @@ fn missing_data_folder() {
             "--out",
             s(&out),
             "--quiet",
+            "--offline",
         ],
     );
     assert_fails_with(
         &output,
         &[
-            "dataset `mnist` not found at",
-            s(&missing.join("mnist")),
-            "gped data fetch mnist",
+            s(&missing),
+            "files of mnist that this command reads are missing, and --offline forbids",
+            &format!(
+                "{}[.gz]  MD5 6bbc9ace898e44ae57da46a324031adb",
+                s(&missing.join("mnist/train-images-idx3-ubyte"))
+            ),
+            "GPED_MIRROR=URL",
         ],
     );
 }
@@ -189,13 +195,20 @@ fn missing_data_folder() {
 fn missing_data_file() {
     let f = Fixture::new();
     std::fs::remove_file(f.mnist("t10k-images-idx3-ubyte")).unwrap();
+    // The config forbids fetching here (data.fetch = false), as --offline does.
     assert_fails_with(
-        &f.run(&[]),
+        &f.run(&["--set", "data.fetch=false"]),
         &[
-            "mnist test file `t10k-images-idx3-ubyte` (or `t10k-images-idx3-ubyte.gz`) not found",
-            s(&f.mnist("t10k-images-idx3-ubyte")),
+            "data.fetch = false forbids fetching",
+            // Every missing file of the dataset, and only those.
+            &format!("{}[.gz]", s(&f.mnist("t10k-images-idx3-ubyte"))),
+            "data.fetch=true",
         ],
     );
+    let out = f.run(&["--offline"]);
+    assert_fails_with(&out, &["--offline forbids fetching"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("train-images"), "{stderr}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! End-to-end tests of `gped data check`, `gped data fetch` and `gped run --fetch`, running
-//! the built binary.
+//! End-to-end tests of `gped data check`, `gped data fetch` and a run's fetch of a missing
+//! dataset, running the built binary (the first hour of a new user, with its failures, is in
+//! `tests/fetch_cli.rs`).
 //! Downloads go to a loopback HTTP server started by the test. The check of the real files
 //! (present, published sizes, checksums ok) is ignored unless asked for (`--include-ignored`),
 //! and then fails without `GPED_DATA_DIR`.
@@ -188,37 +189,102 @@ fn fetch_of_an_unknown_dataset_lists_the_known_ones() {
 }
 
 #[test]
-fn run_with_fetch_downloads_a_missing_dataset_once_then_runs_on_it() {
+fn check_of_a_folder_without_datasets_fails_saying_so() {
+    let data = tempfile::tempdir().unwrap();
+    let (out, stdout, stderr) = run(&mut gped(&[
+        "data",
+        "check",
+        "--data-dir",
+        path_arg(data.path()),
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(line(&stdout, "mnist").contains("missing"), "{stdout}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}: no dataset found (looked for mnist/, fashion-mnist/, kmnist/, cifar10/)",
+            data.path().display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("gped data fetch NAME"), "{stderr}");
+}
+
+#[test]
+fn check_of_named_datasets_fails_on_a_missing_one_and_passes_on_present_ones() {
+    let data = tempfile::tempdir().unwrap();
+    let kmnist = data.path().join("kmnist");
+    std::fs::create_dir(&kmnist).unwrap();
+    for (name, content) in tiny_idx_files() {
+        std::fs::write(kmnist.join(name), content).unwrap();
+    }
+    let dir = path_arg(data.path());
+    // Everything there is valid (KMNIST has no published checksums): the check passes.
+    let (out, stdout, stderr) = run(&mut gped(&["data", "check", "--data-dir", dir]));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let (out, stdout, stderr) = run(&mut gped(&["data", "check", "kmnist", "--data-dir", dir]));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.lines().count(),
+        2,
+        "only the named dataset: {stdout}"
+    );
+    let (out, stdout, stderr) = run(&mut gped(&[
+        "data",
+        "check",
+        "kmnist",
+        "fashion-mnist",
+        "--data-dir",
+        dir,
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(line(&stdout, "kmnist").contains("present"), "{stdout}");
+    assert!(
+        line(&stdout, "fashion-mnist").contains("missing"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("missing: fashion-mnist;"), "{stderr}");
+    let (out, _, stderr) = run(&mut gped(&["data", "check", "svhn", "--data-dir", dir]));
+    assert!(!out.status.success());
+    assert!(stderr.contains("unknown dataset `svhn`"), "{stderr}");
+}
+
+#[test]
+fn run_downloads_a_missing_dataset_once_then_runs_on_it() {
     // KMNIST has no published checksums, so the tiny served files pass the fetch's checks.
     let server = LoopbackServer::start(gz_routes(&tiny_idx_files()));
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("run.toml");
     std::fs::write(&config, "seed = 1\n[data]\ndataset = \"kmnist\"\n").unwrap();
     let data = tmp.path().join("data"); // absent: the fetch makes it
-    let run_into = |name: &str| {
+    let run_into = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
         let mut cmd = gped(&[
             "run",
             path_arg(&config),
-            "--fetch",
-            "--quiet",
             "--data-dir",
             path_arg(&data),
             "--out",
             path_arg(&out),
         ]);
-        cmd.args(TINY);
+        cmd.args(TINY).args(extra);
         cmd.env("GPED_MIRROR", &server.base_url);
         let (o, stdout, stderr) = run(&mut cmd);
         assert!(o.status.success(), "{stdout}\n{stderr}");
         assert!(out.join("metrics.json").is_file());
         stderr
     };
-    let first = run_into("run1");
-    assert!(first.contains("fetching kmnist into"), "{first}");
+    let first = run_into("run1", &[]);
+    assert!(
+        first.contains(&format!(
+            "fetching kmnist (4 files) into {}",
+            data.join("kmnist").display()
+        )),
+        "{first}"
+    );
     assert_eq!(server.requests().len(), 4, "{:?}", server.requests());
     assert_eq!(tree(&data.join("kmnist")).len(), 4);
-    let second = run_into("run2");
+    // `--fetch`, the switch of when fetching was opt-in, is still accepted.
+    let second = run_into("run2", &["--fetch", "--quiet"]);
     assert!(!second.contains("fetching"), "{second}");
     assert_eq!(
         server.requests().len(),

@@ -1,17 +1,21 @@
-//! `gped::data::fetch_spec` against a loopback HTTP server started by each test: files are
-//! written only when every one passes its checksum and format checks; any failure (checksum,
-//! HTTP error, corrupt content) leaves nothing behind. The catalogue entries are copied with
+//! `gped::data::fetch_spec` (and `ensure`, which fetches the missing files of a dataset)
+//! against a loopback HTTP server started by each test: files are written only when every one
+//! passes its checksum and format checks; any failure (checksum, HTTP error, corrupt content,
+//! a stall) leaves nothing behind and never touches the files already there. The catalogue entries are copied with
 //! checksums of the fake content, so the real mirrors and checksums are never involved.
 
 mod common;
 
 use std::collections::HashMap;
 
+use common::mirror::StalledServer;
 use common::{LoopbackServer, Reply, gz_routes, gzip, tar, tiny_idx_files, tree};
 use gped::Error;
 use gped::data::{
-    ChecksumPolicy, DatasetSpec, FileSpec, Split, dataset_spec, fetch_spec, load_spec, md5_hex,
+    BOTH_SPLITS, ChecksumPolicy, DataAccess, DatasetSpec, FetchOptions, FileSpec, Need, Split,
+    dataset_spec, ensure, fetch_files, fetch_spec, load_spec, md5_hex,
 };
+use std::time::{Duration, Instant};
 
 fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
@@ -262,5 +266,112 @@ fn cifar10_tarball_missing_a_batch_leaves_nothing_behind() {
         err.to_string().contains("no member named test_batch.bin"),
         "{err}"
     );
+    assert_eq!(tree(data.path()), Vec::<String>::new());
+}
+
+/// `ensure` of both splits of `spec` in `dir`, fetching from `base_url`.
+fn ensure_all(dir: &std::path::Path, spec: &DatasetSpec, base_url: &str) -> gped::Result<()> {
+    let access = DataAccess {
+        dir: dir.to_path_buf(),
+        fetch: Some(FetchOptions {
+            base_url: Some(base_url.to_string()),
+            ..FetchOptions::default()
+        }),
+    };
+    let needs = [Need {
+        spec,
+        splits: BOTH_SPLITS,
+    }];
+    ensure(&access, &needs, true, ChecksumPolicy::Verify)
+}
+
+#[test]
+fn ensure_fetches_only_the_missing_files_verified_and_nothing_when_none_is() {
+    let server = LoopbackServer::start(gz_routes(&tiny_idx_files()));
+    let data = tempfile::tempdir().unwrap();
+    let spec = fake_spec(correct_md5s());
+    let folder = data.path().join("fake-mnist");
+    std::fs::create_dir(&folder).unwrap();
+    for (name, content) in &tiny_idx_files()[..2] {
+        std::fs::write(folder.join(name), content).unwrap();
+    }
+    ensure_all(data.path(), &spec, &server.base_url).unwrap();
+    let mut requested = server.requests();
+    requested.sort();
+    assert_eq!(
+        requested,
+        ["/t10k-images-idx3-ubyte.gz", "/t10k-labels-idx1-ubyte.gz"]
+    );
+    let test = load_spec(data.path(), &spec, Split::Test, ChecksumPolicy::Verify).unwrap();
+    assert_eq!(test.labels(), &[3, 4]);
+    ensure_all(data.path(), &spec, &server.base_url).unwrap();
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "nothing missing, nothing fetched"
+    );
+}
+
+#[test]
+fn ensure_with_a_wrong_file_keeps_the_files_already_there_and_lists_the_missing() {
+    let server = LoopbackServer::start(gz_routes(&tiny_idx_files()));
+    let data = tempfile::tempdir().unwrap();
+    let mut md5s = correct_md5s();
+    md5s[3] = Some(md5_hex(b"the published labels"));
+    let spec = fake_spec(md5s);
+    let folder = data.path().join("fake-mnist");
+    std::fs::create_dir(&folder).unwrap();
+    let (name, content) = &tiny_idx_files()[0];
+    std::fs::write(folder.join(name), content).unwrap();
+    let err = ensure_all(data.path(), &spec, &server.base_url).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::MissingData { .. }), "{err:?}");
+    assert!(
+        msg.contains(&format!(
+            "checksum mismatch: expected MD5 {}, found {}",
+            md5_hex(b"the published labels"),
+            md5_hex(&tiny_idx_files()[3].1)
+        )),
+        "{msg}"
+    );
+    // The three missing files are listed; the one there is kept as it was, alone.
+    assert!(msg.contains("t10k-labels-idx1-ubyte[.gz]"), "{msg}");
+    assert!(!msg.contains("train-images-idx3-ubyte[.gz]"), "{msg}");
+    assert_eq!(
+        tree(data.path()),
+        ["fake-mnist", "fake-mnist/train-images-idx3-ubyte"]
+    );
+    assert_eq!(&std::fs::read(folder.join(name)).unwrap(), content);
+}
+
+#[test]
+fn a_body_that_stops_midway_fails_after_the_bound_and_leaves_nothing() {
+    let body = gzip(&tiny_idx_files()[0].1);
+    let mut prefix = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    prefix.extend_from_slice(&body[..body.len() / 2]);
+    let server = StalledServer::start_after(prefix);
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("data");
+    let spec = fake_spec(correct_md5s());
+    let opts = FetchOptions {
+        base_url: Some(server.base_url.clone()),
+        timeout: Duration::from_millis(800),
+        ..FetchOptions::default()
+    };
+    let start = Instant::now();
+    let err = fetch_files(&dir, &spec, spec.files, &opts).unwrap_err();
+    let took = start.elapsed();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(
+            "train-images-idx3-ubyte.gz failed: reading the answer failed: no progress for 0.8 s"
+        ),
+        "{msg}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
     assert_eq!(tree(data.path()), Vec::<String>::new());
 }

@@ -39,6 +39,23 @@ pub enum Error {
         hint: String,
     },
 
+    /// Dataset files a command reads that are not in the data folder `dir` and were not
+    /// fetched: `why` (fetching is off, or failed and how), `files` (each missing file where
+    /// it belongs, with the MD5 of its decompressed content) and `remedy` (the ways to get
+    /// them).
+    #[error("{}: {why}\n{files}\n{remedy}", dir.display())]
+    MissingData {
+        dir: PathBuf,
+        why: String,
+        files: String,
+        remedy: String,
+    },
+
+    /// `gped data check` found a dataset invalid, a dataset it was asked for missing, or no
+    /// dataset at all in the data folder `dir`; `summary` says which and why.
+    #[error("{}: {summary}", dir.display())]
+    DataCheck { dir: PathBuf, summary: String },
+
     /// A configuration value that is missing, of the wrong type or out of range.
     /// `key` is the dotted path of the field (e.g. `sampler.step_size`).
     #[error("config key `{key}`: {message}")]

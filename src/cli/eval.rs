@@ -1,7 +1,9 @@
 //! `gped eval RUN_DIR`: evaluates a finished run (uncertainty decomposition, OOD detection,
-//! ranking, calibration, figures) and prints where the report went. The work is done by
+//! ranking, calibration, figures) on the data folder the run recorded unless told otherwise,
+//! and prints where the report went. The work is done by
 //! [`crate::eval`].
 
+use super::data_flags::DataFlags;
 use crate::Result;
 use crate::eval::{EvalOptions, evaluate_run};
 use clap::Args;
@@ -17,9 +19,10 @@ pub struct EvalArgs {
     /// teacher is scored only on the run's own OOD set.
     #[arg(long, value_name = "NAME|PATH")]
     pub ood: Option<String>,
-    /// Folder holding the datasets (default: the run's data.dir, else $GPED_DATA_DIR, else ./data).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    /// Where the datasets are (default: the folder the run recorded, if it still exists);
+    /// missing test files are fetched into that folder unless --offline.
+    #[command(flatten)]
+    pub data: DataFlags,
     /// Output folder (default: RUN_DIR/eval).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -30,7 +33,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let output = evaluate_run(&EvalOptions {
         run_dir: args.run_dir,
         ood: args.ood,
-        data_dir: args.data_dir,
+        fetch: args.data.fetch_options(false)?,
+        data_dir: args.data.data_dir,
         out: args.out,
     })?;
     let r = &output.results;

@@ -3,6 +3,7 @@
 
 mod config;
 pub mod data;
+mod data_flags;
 mod eval;
 mod finished;
 mod predict;
@@ -13,6 +14,7 @@ mod sweep;
 use clap::{Parser, Subcommand};
 
 pub use config::{ConfigArgs, ConfigCommand};
+pub use data_flags::DataFlags;
 pub use eval::EvalArgs;
 pub use predict::{PredictArgs, PredictFormat};
 pub use report::ReportArgs;

@@ -1,10 +1,13 @@
-//! `gped run CONFIG`: loads and validates the config (with `--set` overrides), prepares the
-//! data, runs the GPED loop and prints where the outputs went. `gped run --resume RUN_DIR`
-//! continues a stopped run from its checkpoint. SIGINT and SIGTERM stop a run at the end of
+//! `gped run CONFIG`: loads and validates the config (with `--set` overrides), finds the data
+//! (fetching missing files unless `--offline`), runs the GPED loop and prints where the
+//! outputs went. `gped run --resume RUN_DIR` continues a stopped run from its checkpoint, on
+//! the data folder the run recorded unless told otherwise. SIGINT and SIGTERM stop a run at the end of
 //! the current iteration with a checkpoint (a second signal ends it at once).
 
+use super::data_flags::DataFlags;
 use crate::checkpoint::{Checkpoint, differences};
 use crate::config::{RunConfig, ValidConfig};
+use crate::data::{DataAccess, resolve_data_dir, resolve_run_data_dir};
 use crate::distill::session::{self, Replace};
 use crate::distill::{Control, RunSummary};
 use crate::{Error, Result};
@@ -32,13 +35,10 @@ pub struct RunArgs {
     /// Override a config key, e.g. `--set schedule.iterations=1000` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
-    /// Folder holding the datasets (default: data.dir, else $GPED_DATA_DIR, else ./data).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Download the run's datasets (its own and its OOD set) into the data folder first when
-    /// they are missing there (from $GPED_MIRROR, else the catalogue's mirror; verified).
-    #[arg(long, conflicts_with = "resume")]
-    pub fetch: bool,
+    /// Where the datasets are; missing files of the run's dataset and OOD set are fetched
+    /// into that folder (verified) unless --offline or data.fetch = false.
+    #[command(flatten)]
+    pub data: DataFlags,
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
@@ -70,16 +70,17 @@ fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
         Some(out) => out.clone(),
         None => reserve_run_dir(&valid.output.dir, config_path)?,
     };
-    let data_dir = crate::data::resolve_data_dir(valid.data.explicit_dir(args.data_dir.as_deref()));
-    if args.fetch {
-        fetch_missing(&valid, &data_dir)?;
-    }
+    let data_dir = resolve_data_dir(valid.data.explicit_dir(args.data.data_dir.as_deref()));
+    let data = DataAccess {
+        dir: data_dir,
+        fetch: args.data.fetch_options(args.quiet)?,
+    };
     let replace = if args.force {
         Replace::RunFolder
     } else {
         Replace::Never
     };
-    let summary = session::start(&valid, &out, &data_dir, replace, control, args.quiet);
+    let summary = session::start(&valid, &out, &data, replace, control, args.quiet);
     if summary.is_err() && args.out.is_none() {
         // The folder reserved above (and its parent if this run made it), when the run
         // failed before writing into it: remove_dir removes only empty folders.
@@ -89,22 +90,6 @@ fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
         }
     }
     Ok((summary?, out))
-}
-
-/// Downloads the datasets of `cfg` that `data_dir` does not hold at all (a partly present
-/// dataset is left for the loader to report).
-fn fetch_missing(cfg: &ValidConfig, data_dir: &Path) -> Result<()> {
-    for name in std::iter::once(cfg.data.dataset).chain(cfg.data.ood) {
-        let spec = crate::data::dataset_spec(name.as_str())?;
-        if let crate::data::DatasetStatus::Missing { .. } =
-            crate::data::check_dataset(data_dir, spec)
-        {
-            eprintln!("fetching {} into {}", spec.name, data_dir.display());
-            let mirror = crate::data::resolve_mirror(None);
-            crate::data::fetch(data_dir, spec.name, mirror.as_deref())?;
-        }
-    }
-    Ok(())
 }
 
 /// Continues the run in `dir` from its checkpoint.
@@ -141,8 +126,17 @@ fn resume(args: &RunArgs, dir: &Path, control: &Control) -> Result<RunSummary> {
     }
     let valid: ValidConfig = given.validate()?;
     crate::nn::gemm::init_threads(valid.threads);
-    let data_dir = crate::data::resolve_data_dir(valid.data.explicit_dir(args.data_dir.as_deref()));
-    session::resume(&valid, dir, &checkpoint, &data_dir, control, args.quiet)
+    // The folder the run recorded, unless this command names another.
+    let data_dir = resolve_run_data_dir(
+        args.data.data_dir.as_deref(),
+        Some(&given.data.dir),
+        Some(&saved.data.dir),
+    );
+    let data = DataAccess {
+        dir: data_dir,
+        fetch: args.data.fetch_options(args.quiet)?,
+    };
+    session::resume(&valid, dir, &checkpoint, &data, control, args.quiet)
 }
 
 /// A flag that SIGINT and SIGTERM set; a second signal while it is set exits at once (130).

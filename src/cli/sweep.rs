@@ -2,6 +2,7 @@
 //! DIR --status` tells where a sweep folder stands. SIGINT and SIGTERM stop the running chain
 //! with a checkpoint; the same command started again continues.
 
+use super::data_flags::DataFlags;
 use super::run::stop_on_signals;
 use crate::distill::Control;
 use crate::sweep::{
@@ -38,9 +39,10 @@ pub struct SweepArgs {
     /// Expand and check the spec, print its chains and cells, and run nothing.
     #[arg(long, conflicts_with = "status")]
     pub dry_run: bool,
-    /// Folder holding the datasets (default: data.dir, else $GPED_DATA_DIR, else ./data).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    /// Where the datasets are; missing files are fetched into that folder (verified) unless
+    /// --offline or data.fetch = false.
+    #[command(flatten)]
+    pub data: DataFlags,
     /// No progress output from the runs (the worker's own lines stay).
     #[arg(long)]
     pub quiet: bool,
@@ -65,7 +67,8 @@ pub fn run(args: SweepArgs) -> Result<()> {
     let opts = WorkerOptions {
         out,
         shard,
-        data_dir: args.data_dir,
+        fetch: args.data.fetch_options(args.quiet)?,
+        data_dir: args.data.data_dir,
         stale_after,
         quiet: args.quiet,
     };

@@ -60,7 +60,8 @@ pub struct DataConfig {
     /// The dataset. Default `mnist`.
     pub dataset: DatasetName,
     /// Folder holding the datasets, used unless `--data-dir` is given; "" = `$GPED_DATA_DIR`,
-    /// else `./data`. Default "".
+    /// else `./data`. A run folder's `config.toml` records the absolute folder the run read
+    /// (see `data::resolve_run_data_dir`). Default "".
     pub dir: PathBuf,
     /// m: side of the square occluded (set to 0) in every training and test image, 0 = none;
     /// must be smaller than the image side. Default 0.
@@ -79,6 +80,9 @@ pub struct DataConfig {
     /// (`ood_threshold.json`), 0 = none (no OOD flag). At most half the training split, and
     /// train_subset must fit in what remains. Default 0.
     pub holdout: usize,
+    /// Download a dataset the run reads (`dataset`, `ood`) into the data folder when files of
+    /// it are missing there (`--offline` forbids it for one command). Default true.
+    pub fetch: bool,
 }
 
 impl Default for DataConfig {
@@ -91,6 +95,7 @@ impl Default for DataConfig {
             ood: None,
             verify_checksums: true,
             holdout: 0,
+            fetch: true,
         }
     }
 }
@@ -370,6 +375,7 @@ mod tests {
         assert_eq!(c.data.dataset, DatasetName::Mnist);
         assert_eq!(c.data.ood, None);
         assert!(c.data.verify_checksums);
+        assert!(c.data.fetch);
         assert_eq!(c.teacher.arch, Arch::Fcnn);
         assert_eq!(c.sampler.step_size, 4e-6);
         assert_eq!(c.sampler.prior_precision, 10.0);

@@ -35,6 +35,13 @@ impl ValidConfig {
         self.0
     }
 
+    /// The same configuration with `data.dir` set to `dir` (where the data was read from; no
+    /// rule depends on it, so the configuration stays valid).
+    pub fn with_data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.0.data.dir = dir.into();
+        self
+    }
+
     /// Sizes and image shape of the run's dataset.
     pub fn dataset_info(&self) -> DatasetInfo {
         self.0.data.dataset.info()

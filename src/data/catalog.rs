@@ -86,6 +86,24 @@ impl DatasetSpec {
         data_dir.join(self.name)
     }
 
+    /// The folder the dataset's files are read from: its folder, or for CIFAR-10 the
+    /// `cifar-10-batches-bin` folder in it when there is one.
+    pub fn files_dir(&self, data_dir: &Path) -> PathBuf {
+        match self.format {
+            DatasetFormat::Idx => self.dir(data_dir),
+            DatasetFormat::Cifar10Binary => super::cifar::batches_dir(&self.dir(data_dir)),
+        }
+    }
+
+    /// The folder a fetch writes the dataset's files into (and where to put them by hand):
+    /// its folder, or for CIFAR-10 `cifar-10-batches-bin` in it, as the archive holds them.
+    pub fn fetch_dir(&self, data_dir: &Path) -> PathBuf {
+        match self.format {
+            DatasetFormat::Idx => self.dir(data_dir),
+            DatasetFormat::Cifar10Binary => self.dir(data_dir).join("cifar-10-batches-bin"),
+        }
+    }
+
     /// The files of `split`, in reading order.
     pub fn split_files(&self, split: Split) -> impl Iterator<Item = &FileSpec> {
         self.files.iter().filter(move |f| f.split == split)

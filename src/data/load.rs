@@ -88,10 +88,7 @@ pub enum DatasetStatus {
 
 /// Loads both splits of `spec` from `data_dir`, verifying checksums, and reports the result.
 pub fn check_dataset(data_dir: &Path, spec: &DatasetSpec) -> DatasetStatus {
-    let dir = match spec.format {
-        DatasetFormat::Idx => spec.dir(data_dir),
-        DatasetFormat::Cifar10Binary => batches_dir(&spec.dir(data_dir)),
-    };
+    let dir = spec.files_dir(data_dir);
     if spec.files.iter().all(|f| find_file(&dir, f.name).is_none()) {
         return DatasetStatus::Missing { dir };
     }

@@ -13,6 +13,7 @@ use super::record::{chain_dir, to_json, write_or_check};
 use super::shard::Shard;
 use super::spec::SweepSpec;
 use crate::checkpoint::{Checkpoint, differences};
+use crate::data::{DataAccess, FetchOptions, resolve_data_dir, resolve_run_data_dir};
 use crate::distill::Control;
 use crate::distill::session::{self, Replace};
 use crate::{Error, Result};
@@ -25,8 +26,11 @@ pub struct WorkerOptions {
     /// The sweep folder.
     pub out: PathBuf,
     pub shard: Shard,
-    /// `--data-dir` (else each chain's `data.dir`, else `$GPED_DATA_DIR`, else `./data`).
+    /// `--data-dir` (else each chain's `data.dir`, else, for a chain resumed, the folder it
+    /// recorded if it is still a folder, else `$GPED_DATA_DIR`, else `./data`).
     pub data_dir: Option<PathBuf>,
+    /// How the chains fetch missing data files (`None`: never, `--offline`).
+    pub fetch: Option<FetchOptions>,
     /// How long a claim may go without a heartbeat before another worker takes it over.
     pub stale_after: Duration,
     /// No progress output from the chains' runs (the worker's own lines stay).
@@ -151,10 +155,11 @@ pub fn is_finished(dir: &Path) -> bool {
 /// (replacing what a worker killed before the first checkpoint left there).
 fn run_chain(chain: &Chain, dir: &Path, opts: &WorkerOptions, control: &Control) -> Result<()> {
     let cfg = &chain.config;
-    let data_dir = crate::data::resolve_data_dir(cfg.data.explicit_dir(opts.data_dir.as_deref()));
+    let flag = opts.data_dir.as_deref();
     let path = Checkpoint::path_in(dir);
     if !path.exists() {
-        session::start(cfg, dir, &data_dir, Replace::RunFolder, control, opts.quiet)?;
+        let data = access(resolve_data_dir(cfg.data.explicit_dir(flag)), opts);
+        session::start(cfg, dir, &data, Replace::RunFolder, control, opts.quiet)?;
         return Ok(());
     }
     let checkpoint = Checkpoint::read(&path)?;
@@ -166,6 +171,17 @@ fn run_chain(chain: &Chain, dir: &Path, opts: &WorkerOptions, control: &Control)
             differences: list.join("; "),
         });
     }
-    session::resume(cfg, dir, &checkpoint, &data_dir, control, opts.quiet)?;
+    let recorded = &checkpoint.header.config.data.dir;
+    let data_dir = resolve_run_data_dir(flag, Some(&cfg.data.dir), Some(recorded));
+    let data = access(data_dir, opts);
+    session::resume(cfg, dir, &checkpoint, &data, control, opts.quiet)?;
     Ok(())
+}
+
+/// The data folder `dir`, fetched into as `opts` says.
+fn access(dir: PathBuf, opts: &WorkerOptions) -> DataAccess {
+    DataAccess {
+        dir,
+        fetch: opts.fetch.clone(),
+    }
 }

@@ -1,11 +1,13 @@
 //! Helpers shared by the tests: the data folder of the data-bound tests (the real files of
 //! `GPED_DATA_DIR`, or else the synthetic MNIST-format folder of `synthetic`), a loopback HTTP
-//! server, writers of small IDX / gzip / tar fixtures, (`cli`) running the binary, and
-//! (`reference`) independent recomputations of `gped eval`'s numbers.
+//! server (and, in `mirror`, mirrors made of it, a stalled one and a dead one), writers of
+//! small IDX / gzip / tar fixtures, (`cli`) running the binary, and (`reference`) independent
+//! recomputations of `gped eval`'s numbers.
 #![allow(dead_code)]
 
 pub mod cli;
 pub mod fixture;
+pub mod mirror;
 pub mod reference;
 pub mod synthetic;
 
