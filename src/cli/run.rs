@@ -87,9 +87,10 @@ fn start(args: &RunArgs, control: &Control) -> Result<(RunSummary, PathBuf)> {
 }
 
 /// Downloads the datasets of `cfg` that `data_dir` does not hold at all (a partly present
-/// dataset is left for the loader to report).
+/// dataset is left for the loader to report; a generated one needs nothing).
 fn fetch_missing(cfg: &ValidConfig, data_dir: &Path) -> Result<()> {
-    for name in std::iter::once(cfg.data.dataset).chain(cfg.data.ood) {
+    let datasets = std::iter::once(cfg.data.dataset).chain(cfg.data.ood);
+    for name in datasets.filter(|name| !name.is_generated()) {
         let spec = crate::data::dataset_spec(name.as_str())?;
         if let crate::data::DatasetStatus::Missing { .. } =
             crate::data::check_dataset(data_dir, spec)

@@ -1,6 +1,7 @@
 //! Datasets and the data manipulations of the paper: reading MNIST-family IDX files and
 //! CIFAR-10 binary batches, checking and fetching them, the occlusion of appendix A.1, the
-//! teacher's training subset D and its minibatches, and the distillation pool D'.
+//! teacher's training subset D and its minibatches, and the distillation pool D'; and the
+//! generated two-moons points of `gped demo`.
 
 mod batches;
 mod catalog;
@@ -12,6 +13,7 @@ mod folder;
 mod idx;
 mod load;
 mod locate;
+mod moons;
 mod occlusion;
 mod pool;
 mod source;
@@ -40,10 +42,11 @@ pub use locate::{
     DATA_DIR_ENV, DEFAULT_DATA_DIR, MIRROR_ENV, resolve_data_dir, resolve_data_dir_from,
     resolve_mirror,
 };
+pub use moons::{MOONS_NOISE, PLANE, PlaneSquare, two_moons};
 pub use occlusion::{OcclusionSquares, occlude, occlusion_rate};
 pub use pool::{DistillPool, InputNoise, NO_SLOT};
 pub use source::{decompress_if_gzipped, find_file, read_decompressed};
 pub use subset::teacher_subset;
-pub use test_split::{checksum_policy, occluded_test_set};
+pub use test_split::{checksum_policy, occluded_test_set, run_split};
 
 pub use source::MAX_DECOMPRESSED_LEN;
