@@ -1,12 +1,13 @@
 //! One run from the outside: start it in a fresh run folder, or continue it from the
 //! checkpoint in its folder. Every check that can fail before training (the run folder, the
 //! data, the checkpoint's tensors) runs before the run folder is touched, so a refused run
-//! leaves nothing behind. `gped run` and `gped sweep` both go through here.
+//! leaves nothing behind. `gped run` and `gped sweep` both go through here, and `gped demo`
+//! starts a run on data it makes itself.
 
 use super::algorithm::run_with;
 use super::control::Control;
 use super::outputs::RunSummary;
-use super::prepare::prepare;
+use super::prepare::{RunData, prepare};
 use super::record::Recorder;
 use super::state::RunState;
 use crate::checkpoint::Checkpoint;
@@ -32,17 +33,73 @@ pub fn start(
     control: &Control,
     quiet: bool,
 ) -> Result<RunSummary> {
-    match replace {
-        Replace::Never => Recorder::check_fresh(out)?,
-        Replace::RunFolder => Recorder::check_replaceable(out)?,
-    }
+    check_folder(out, replace)?;
     let data = prepare(cfg, data_dir)?;
+    start_with_data(cfg, out, &data, replace, control, quiet)
+}
+
+/// Runs `cfg` from the start into the run folder `out` on `data`, made in memory rather than
+/// read from a data folder (`gped demo` runs its two moons this way, with a grid over the
+/// plane as the OOD split). The loop is the same as [`start`]'s; the teacher's ensemble sums
+/// cover `data.test` and `data.ood` (`ensemble_test.safetensors`, `ensemble_ood.safetensors`),
+/// whatever the config's `data.ood` says. Each split must have the images and classes of the
+/// config's dataset. Such a run cannot be resumed with `gped run --resume`, which reads its
+/// data from the config: set `output.checkpoint_every = 0`.
+pub fn start_with_data(
+    cfg: &ValidConfig,
+    out: &Path,
+    data: &RunData,
+    replace: Replace,
+    control: &Control,
+    quiet: bool,
+) -> Result<RunSummary> {
+    check_folder(out, replace)?;
+    check_data(cfg, data)?;
     if replace == Replace::RunFolder {
         Recorder::remove_old(out)?;
     }
-    let state = RunState::new(cfg, &data)?;
+    let state = RunState::new(cfg, data)?;
     let mut recorder = Recorder::create(out, cfg, cfg.schedule.iterations, quiet)?;
-    with_checkpoint_note(run_with(cfg, &data, state, &mut recorder, control), out)
+    with_checkpoint_note(run_with(cfg, data, state, &mut recorder, control), out)
+}
+
+/// Refuses a run folder that `replace` does not allow to be written.
+fn check_folder(out: &Path, replace: Replace) -> Result<()> {
+    match replace {
+        Replace::Never => Recorder::check_fresh(out),
+        Replace::RunFolder => Recorder::check_replaceable(out),
+    }
+}
+
+/// Checks that every split of `data` has the image shape and classes of the dataset of `cfg`.
+fn check_data(cfg: &ValidConfig, data: &RunData) -> Result<()> {
+    let info = cfg.dataset_info();
+    let shape = [info.shape.channels, info.shape.height, info.shape.width];
+    let splits = [("training", Some(&data.train)), ("test", Some(&data.test))];
+    for (split, set) in splits.into_iter().chain([("OOD", data.ood.as_ref())]) {
+        let Some(set) = set else { continue };
+        if set.image_shape() != shape || set.num_classes() != info.classes {
+            return Err(Error::InvalidArgument(format!(
+                "{split} split of the run's data: expected images of {shape:?} (channels, \
+                 height, width) in {} classes as `{}` has, found {:?} in {}",
+                info.classes,
+                cfg.data.dataset,
+                set.image_shape(),
+                set.num_classes()
+            )));
+        }
+    }
+    if let Some(&i) = data
+        .teacher_indices
+        .iter()
+        .find(|&&i| i >= data.train.len())
+    {
+        return Err(Error::InvalidArgument(format!(
+            "teacher index {i} out of range for a training split of {} examples",
+            data.train.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Continues the run in `dir` from `checkpoint` (read from that folder) with `cfg`, which the
