@@ -1,8 +1,8 @@
 //! The inference API, `gped::infer::Distilled`, on a run folder made without any data file.
 //! The demo's GPED run on two moons (`gped::demo::train`: Algorithm 1, the loop of `gped run`,
 //! about 15 s on 2 cores) writes a run folder into a temporary folder; `Distilled::open` reads
-//! its students back, and `predict` answers for a few points of the plane, on the data and
-//! far from it:
+//! its students back, and `predict` answers for a few points of the plane, on the data,
+//! between the moons and far from them:
 //!
 //!     cargo run --release --example distilled
 //!
@@ -33,9 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("on the upper moon", (0.0, 1.0)),
         ("on the lower moon", (1.0, -0.5)),
         ("between the moons", (0.5, 0.25)),
-        ("far above", (0.5, 2.5)),
-        ("far below, left", (-1.5, -2.0)),
-        ("far right", (2.9, 0.25)),
+        ("far, lower left", (-1.5, -2.0)),
+        ("far, upper right", (2.5, 2.5)),
+        ("far, above", (-0.5, 2.5)),
     ];
     let inputs: Vec<f32> = points
         .iter()
@@ -61,6 +61,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             epistemic.map_or(f32::NAN, |e| e[i]),
         );
     }
-    println!("(uncertainties in nats; ln 2 = 0.693 is the most two classes can have)");
+    println!(
+        "(in nats; ln 2 = 0.693 is the most two classes can have. Far from the data the \
+         epistemic part is high where the teacher's posterior samples disagree, around the \
+         continuations of the boundary between the classes; straight above the upper moon \
+         they all say class 0.)"
+    );
     Ok(())
 }
