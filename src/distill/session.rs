@@ -75,8 +75,12 @@ fn check_folder(out: &Path, replace: Replace) -> Result<()> {
 fn check_data(cfg: &ValidConfig, data: &RunData) -> Result<()> {
     let info = cfg.dataset_info();
     let shape = [info.shape.channels, info.shape.height, info.shape.width];
-    let splits = [("training", Some(&data.train)), ("test", Some(&data.test))];
-    for (split, set) in splits.into_iter().chain([("OOD", data.ood.as_ref())]) {
+    let splits = [
+        ("training", Some(&data.train)),
+        ("test", Some(&data.test)),
+        ("OOD", data.ood.as_ref()),
+    ];
+    for (split, set) in splits {
         let Some(set) = set else { continue };
         if set.image_shape() != shape || set.num_classes() != info.classes {
             return Err(Error::InvalidArgument(format!(
@@ -137,4 +141,60 @@ fn with_checkpoint_note<T>(result: Result<T>, dir: &Path) -> Result<T> {
         );
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Arch, DatasetName, RunConfig};
+    use crate::data::{Dataset, two_moons};
+
+    /// A 20-iteration two-moons run and its data, made in memory.
+    fn moons_run() -> (ValidConfig, RunData) {
+        let mut cfg = RunConfig::default();
+        cfg.data.dataset = DatasetName::TwoMoons;
+        cfg.teacher.arch = Arch::PlaneMlp;
+        (cfg.schedule.iterations, cfg.schedule.burn_in) = (20, 5);
+        (cfg.eval.every, cfg.eval.log_every, cfg.eval.test_batch) = (5, 10, 100);
+        let data = RunData {
+            train: two_moons(500, 1).unwrap(),
+            teacher_indices: (0..500).collect(),
+            test: two_moons(500, 2).unwrap(),
+            ood: Some(two_moons(50, 3).unwrap()),
+        };
+        (cfg.validate().unwrap(), data)
+    }
+
+    #[test]
+    fn a_run_starts_on_data_given_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let (cfg, data) = moons_run();
+        let summary =
+            start_with_data(&cfg, &out, &data, Replace::Never, &Control::default(), true).unwrap();
+        // Samples after burn-in every 5 steps: t = 10 and 15.
+        assert_eq!(summary.metrics.ensemble_samples, 2);
+        for file in [
+            "config.toml",
+            "ensemble_test.safetensors",
+            "ensemble_ood.safetensors",
+        ] {
+            assert!(out.join(file).is_file(), "{file}");
+        }
+    }
+
+    #[test]
+    fn data_of_another_shape_is_refused_before_the_folder_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let (cfg, mut data) = moons_run();
+        data.ood = Some(Dataset::new(vec![0.5; 2 * 784], vec![0, 0], [1, 28, 28], 10).unwrap());
+        let err = start_with_data(&cfg, &out, &data, Replace::Never, &Control::default(), true)
+            .unwrap_err()
+            .to_string();
+        for part in ["OOD split", "[1, 1, 2]", "[1, 28, 28]", "two-moons"] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
+        assert!(!out.exists());
+    }
 }
