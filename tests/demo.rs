@@ -130,6 +130,15 @@ fn writes_a_run_folder_the_maps_the_numbers_and_a_report() {
         let quoted = format!("{:.3}", number.as_f64().unwrap());
         assert!(report.contains(&quoted), "report.md lacks {quoted}");
     }
+    // Every row of the numbers' table has its four columns (no stray `|` in a cell).
+    let rows: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains("on the data / far") || l.starts_with("| | teacher"))
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    for row in rows {
+        assert_eq!(row.matches('|').count(), 5, "{row}");
+    }
     for part in [
         "![Uncertainty over the plane",
         "(uncertainty_maps.png)",

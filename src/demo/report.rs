@@ -197,7 +197,7 @@ impl DemoReport<'_> {
         )?;
         writeln!(
             md,
-            "| | teacher | students | |students - teacher| over the map |"
+            "| | teacher | students | students - teacher: mean absolute difference over the map |"
         )?;
         writeln!(md, "|---|---|---|---|")?;
         let [t_data, t_far, s_data, s_far, mae] = [
