@@ -84,7 +84,7 @@ fn inference(c: &mut Criterion) {
         .collect();
     let mut teachers: Vec<Network> = (0..SAMPLES)
         .map(|i| {
-            let mut net = build(&ModelSpec::teacher(Arch::Fcnn), 100 + i as u64);
+            let mut net = build(&ModelSpec::teacher(Arch::Fcnn, 10), 100 + i as u64);
             net.training = false;
             net
         })

@@ -10,14 +10,16 @@
 //! optimisers), `sampler` (SGLD), `expectation` (the targets g and the estimators U_s, U_o),
 //! `distill` (Algorithm 1), `infer` (the distilled students, for prediction), `eval`
 //! (uncertainty, OOD, ranking, calibration), `sweep` and `report` (the experiment grids and their
-//! tables), `config` (a run's settings) and `base` (errors, files, state, random streams, SIMD)
-//! under all of them; the README's "Module graph" says which may use which.
+//! tables), `demo` (a no-data run on two moons and its uncertainty maps), `config` (a run's
+//! settings) and `base` (errors, files, state, random streams, SIMD) under all of them; the
+//! README's "Module graph" says which may use which.
 
 pub mod base;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod demo;
 pub mod distill;
 pub mod ensemble;
 pub mod eval;

@@ -31,7 +31,7 @@ fn fcnn_with_adam_reaches_97_percent() {
     let dir = common::real_data_dir();
     let train = load(&dir, "mnist", Split::Train, ChecksumPolicy::Verify).unwrap();
     let test = load(&dir, "mnist", Split::Test, ChecksumPolicy::Verify).unwrap();
-    let mut net = build(&ModelSpec::teacher(Arch::Fcnn), 0);
+    let mut net = build(&ModelSpec::teacher(Arch::Fcnn, 10), 0);
     let mut adam = Adam::new(AdamConfig::default()).unwrap();
     let mut batches = EpochSampler::new((0..train.len()).collect(), 0).unwrap();
     let (m, k) = (100, 10);

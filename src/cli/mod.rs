@@ -4,6 +4,7 @@
 mod config;
 pub mod data;
 mod data_flags;
+mod demo;
 mod eval;
 mod finished;
 mod predict;
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 pub use config::{ConfigArgs, ConfigCommand};
 pub use data_flags::DataFlags;
+pub use demo::DemoArgs;
 pub use eval::EvalArgs;
 pub use predict::{PredictArgs, PredictFormat};
 pub use report::ReportArgs;
@@ -44,6 +46,9 @@ pub enum Command {
     /// Tables and figures of a sweep folder: results.csv, report.md (the paper's Tables 5-7
     /// beside ours), heatmaps.
     Report(ReportArgs),
+    /// A no-data demo: GPED on two moons in the plane, with maps of the teacher's and the
+    /// students' total, aleatoric and epistemic uncertainty, and a report.
+    Demo(DemoArgs),
     /// Check or download datasets.
     Data(data::DataArgs),
     /// Show a run configuration or the default one.
@@ -58,6 +63,7 @@ pub fn run(cli: Cli) -> crate::Result<()> {
         Command::Predict(args) => predict::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Report(args) => report::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Data(args) => data::run(args),
         Command::Config(args) => config::run(args),
     }

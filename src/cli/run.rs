@@ -176,7 +176,7 @@ fn reserve_run_dir(parent: &Path, config: &Path) -> Result<PathBuf> {
 }
 
 /// The current UTC time as `YYYYmmdd-HHMMSS` (civil-from-days, H. Hinnant's algorithm).
-fn utc_timestamp() -> String {
+pub(super) fn utc_timestamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);

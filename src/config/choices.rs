@@ -18,6 +18,10 @@ pub enum DatasetName {
     Kmnist,
     /// CIFAR-10.
     Cifar10,
+    /// Two moons: two interleaving half circles in the plane, one per class, with Gaussian
+    /// noise (`gped demo`'s data). Generated from the run's seed (`data::two_moons`), never
+    /// read from files; each point is a 1x2 "image" (x, y) scaled into [0, 1].
+    TwoMoons,
 }
 
 /// Sizes and image shape of a dataset, as published.
@@ -60,10 +64,17 @@ const COLOUR_32: ImageShape = ImageShape {
     width: 32,
     channels: 3,
 };
+/// A point (x, y) of the plane, stored as a one-row image of two values.
+const POINT_2D: ImageShape = ImageShape {
+    height: 1,
+    width: 2,
+    channels: 1,
+};
 
 impl DatasetName {
     /// The published sizes and shape of the dataset: MNIST, Fashion-MNIST and KMNIST have
     /// 60000 training and 10000 test images of 28x28x1; CIFAR-10 has 50000 and 10000 of 32x32x3.
+    /// Two moons, generated, has 500 training and 500 test points of 1x2x1 in 2 classes.
     pub fn info(self) -> DatasetInfo {
         match self {
             DatasetName::Mnist | DatasetName::FashionMnist | DatasetName::Kmnist => DatasetInfo {
@@ -78,7 +89,19 @@ impl DatasetName {
                 shape: COLOUR_32,
                 classes: 10,
             },
+            DatasetName::TwoMoons => DatasetInfo {
+                train_size: 500,
+                test_size: 500,
+                shape: POINT_2D,
+                classes: 2,
+            },
         }
+    }
+
+    /// Whether the dataset is generated from the run's seed rather than read from a data
+    /// folder (so there is nothing to fetch or check).
+    pub fn is_generated(self) -> bool {
+        self == DatasetName::TwoMoons
     }
 
     /// The name as written in a config file (e.g. `fashion-mnist`).
@@ -88,6 +111,7 @@ impl DatasetName {
             DatasetName::FashionMnist => "fashion-mnist",
             DatasetName::Kmnist => "kmnist",
             DatasetName::Cifar10 => "cifar10",
+            DatasetName::TwoMoons => "two-moons",
         }
     }
 }
@@ -108,6 +132,9 @@ pub enum Arch {
     MnistCnn,
     /// Conv(16,k5)-Pool2-Conv(32,k5)-Pool2-FC200-FC50-FC10, ReLU.
     CifarCnn,
+    /// 2-100-100-C fully connected, ReLU: the FCNN's layers on a point of the plane
+    /// (`two-moons`, `gped demo`).
+    PlaneMlp,
 }
 
 impl Arch {
@@ -116,6 +143,7 @@ impl Arch {
         match self {
             Arch::Fcnn | Arch::MnistCnn => GREY_28,
             Arch::CifarCnn => COLOUR_32,
+            Arch::PlaneMlp => POINT_2D,
         }
     }
 
@@ -126,6 +154,7 @@ impl Arch {
             Arch::Fcnn => (&[400], &[400]),
             Arch::MnistCnn => (&[10, 20], &[80]),
             Arch::CifarCnn => (&[16, 32], &[200, 50]),
+            Arch::PlaneMlp => (&[100], &[100]),
         }
     }
 
@@ -135,6 +164,7 @@ impl Arch {
             Arch::Fcnn => "fcnn",
             Arch::MnistCnn => "mnist-cnn",
             Arch::CifarCnn => "cifar-cnn",
+            Arch::PlaneMlp => "plane-mlp",
         }
     }
 }
@@ -254,10 +284,11 @@ mod tests {
             DatasetName::FashionMnist,
             DatasetName::Kmnist,
             DatasetName::Cifar10,
+            DatasetName::TwoMoons,
         ] {
             assert_eq!(serde_name(d), d.as_str());
         }
-        for a in [Arch::Fcnn, Arch::MnistCnn, Arch::CifarCnn] {
+        for a in [Arch::Fcnn, Arch::MnistCnn, Arch::CifarCnn, Arch::PlaneMlp] {
             assert_eq!(serde_name(a), a.as_str());
         }
         for t in [Target::Predictive, Target::Entropy, Target::Variance] {
@@ -289,5 +320,10 @@ mod tests {
             Arch::MnistCnn.input_shape(),
             DatasetName::FashionMnist.info().shape
         );
+        assert_eq!(
+            Arch::PlaneMlp.input_shape(),
+            DatasetName::TwoMoons.info().shape
+        );
+        assert_eq!(DatasetName::TwoMoons.info().classes, 2);
     }
 }

@@ -57,7 +57,8 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
-    /// The dataset. Default `mnist`.
+    /// The dataset (`two-moons` is generated from the seed, the others are read from the
+    /// data folder). Default `mnist`.
     pub dataset: DatasetName,
     /// Folder holding the datasets, used unless `--data-dir` is given; "" = `$GPED_DATA_DIR`,
     /// else `./data`. A run folder's `config.toml` records the absolute folder the run read
@@ -119,7 +120,8 @@ impl DataConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct TeacherConfig {
     /// Architecture; must take the dataset's image shape (`fcnn` and `mnist-cnn` 28x28x1,
-    /// `cifar-cnn` 32x32x3). Students use the same architecture scaled by their widths.
+    /// `cifar-cnn` 32x32x3, `plane-mlp` the 1x2x1 points of `two-moons`). Students use the
+    /// same architecture scaled by their widths.
     /// Default `fcnn`.
     pub arch: Arch,
 }

@@ -1,7 +1,8 @@
 //! Datasets and the data manipulations of the paper: reading MNIST-family IDX files and
 //! CIFAR-10 binary batches, checking them, fetching them (by hand, or when a command finds
 //! files it reads missing), the occlusion of appendix A.1, the teacher's training subset D and
-//! its minibatches, the distillation pool D', and pictures (PNG, JPEG) read for prediction.
+//! its minibatches, the distillation pool D', pictures (PNG, JPEG) read for prediction, and
+//! the generated two-moons points of `gped demo`.
 
 mod batches;
 mod catalog;
@@ -16,6 +17,7 @@ mod idx;
 mod load;
 mod locate;
 mod missing;
+mod moons;
 mod needs;
 mod occlusion;
 mod picture;
@@ -50,6 +52,7 @@ pub use locate::{
     resolve_data_dir_from, resolve_mirror, resolve_run_data_dir, resolve_run_data_dir_from,
 };
 pub use missing::{Blocked, missing_data_error};
+pub use moons::{MOONS_NOISE, PLANE, PlaneSquare, two_moons};
 pub use needs::{BOTH_SPLITS, Need, Shortfall, TEST_SPLIT, eval_needs, run_needs, shortfalls};
 pub use occlusion::{OcclusionSquares, occlude, occlusion_rate};
 pub use picture::{PICTURE_EXTENSIONS, decode_picture, is_picture, list_pictures};
@@ -57,6 +60,6 @@ pub use pool::{DistillPool, InputNoise, NO_SLOT};
 pub use progress::Progress;
 pub use source::{decompress_if_gzipped, find_file, read_decompressed};
 pub use subset::teacher_subset;
-pub use test_split::{checksum_policy, occluded_test_set};
+pub use test_split::{checksum_policy, occluded_test_set, run_split};
 
 pub use source::MAX_DECOMPRESSED_LEN;

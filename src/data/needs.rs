@@ -8,7 +8,7 @@ use std::path::Path;
 use super::catalog::{DatasetSpec, FileSpec, Split, dataset_spec};
 use super::source::find_file;
 use crate::Result;
-use crate::config::ValidConfig;
+use crate::config::{DatasetName, ValidConfig};
 
 /// Both splits.
 pub const BOTH_SPLITS: &[Split] = &[Split::Train, Split::Test];
@@ -30,15 +30,19 @@ pub struct Shortfall<'a> {
     pub missing: Vec<FileSpec>,
 }
 
-/// What a run of `cfg` reads: both splits of `data.dataset`, the test split of `data.ood`.
+/// What a run of `cfg` reads: both splits of `data.dataset`, the test split of `data.ood`
+/// (datasets generated in memory, such as `two-moons`, read no files).
 pub fn run_needs(cfg: &ValidConfig) -> Result<Vec<Need<'static>>> {
-    let mut needs = vec![Need {
-        spec: dataset_spec(cfg.data.dataset.as_str())?,
-        splits: BOTH_SPLITS,
-    }];
-    if let Some(ood) = cfg.data.ood {
+    let mut needs = Vec::new();
+    if let Some(spec) = catalogue_spec(cfg.data.dataset)? {
         needs.push(Need {
-            spec: dataset_spec(ood.as_str())?,
+            spec,
+            splits: BOTH_SPLITS,
+        });
+    }
+    if let Some(spec) = cfg.data.ood.map(catalogue_spec).transpose()?.flatten() {
+        needs.push(Need {
+            spec,
             splits: TEST_SPLIT,
         });
     }
@@ -49,13 +53,16 @@ pub fn run_needs(cfg: &ValidConfig) -> Result<Vec<Need<'static>>> {
 /// the OOD set `ood` when it names a catalogue dataset (a folder is read as it is), else of
 /// the run's `data.ood`.
 pub fn eval_needs(cfg: &ValidConfig, ood: Option<&str>) -> Result<Vec<Need<'static>>> {
-    let mut needs = vec![Need {
-        spec: dataset_spec(cfg.data.dataset.as_str())?,
-        splits: TEST_SPLIT,
-    }];
+    let mut needs = Vec::new();
+    if let Some(spec) = catalogue_spec(cfg.data.dataset)? {
+        needs.push(Need {
+            spec,
+            splits: TEST_SPLIT,
+        });
+    }
     let ood_spec = match ood {
         Some(choice) => dataset_spec(choice).ok(),
-        None => cfg.data.ood.map(|d| dataset_spec(d.as_str())).transpose()?,
+        None => cfg.data.ood.map(catalogue_spec).transpose()?.flatten(),
     };
     if let Some(spec) = ood_spec {
         needs.push(Need {
@@ -64,6 +71,14 @@ pub fn eval_needs(cfg: &ValidConfig, ood: Option<&str>) -> Result<Vec<Need<'stat
         });
     }
     Ok(needs)
+}
+
+/// The catalogue entry of `name`; `None` for a dataset generated in memory.
+fn catalogue_spec(name: DatasetName) -> Result<Option<&'static DatasetSpec>> {
+    match name.is_generated() {
+        true => Ok(None),
+        false => dataset_spec(name.as_str()).map(Some),
+    }
 }
 
 /// The datasets of `needs` that lack in `data_dir` a file the command reads, each with all of
@@ -119,6 +134,15 @@ mod tests {
         let other = eval_needs(&c, Some("kmnist")).unwrap();
         assert_eq!(other[1].spec.name, "kmnist");
         assert_eq!(eval_needs(&c, Some("/some/folder")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_generated_dataset_reads_no_files() {
+        let c = cfg(
+            "[data]\ndataset = \"two-moons\"\n[teacher]\narch = \"plane-mlp\"\n[eval]\ntest_batch = 100\n",
+        );
+        assert!(run_needs(&c).unwrap().is_empty());
+        assert!(eval_needs(&c, None).unwrap().is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use crate::base::seeds;
 use crate::config::ValidConfig;
 use crate::data::{
-    Dataset, Split, checksum_policy, load, occlude, occluded_test_set, teacher_subset,
+    Dataset, Split, checksum_policy, load, occlude, occluded_test_set, run_split, teacher_subset,
 };
 use crate::{Error, Result};
 use rand::SeedableRng;
@@ -31,10 +31,10 @@ pub struct RunData {
     pub holdout: Option<Dataset>,
 }
 
-/// Loads and prepares the data of `cfg` from `data_dir`.
+/// Loads (or, for `two-moons`, generates) and prepares the data of `cfg` from `data_dir`.
 pub fn prepare(cfg: &ValidConfig, data_dir: &Path) -> Result<RunData> {
     let policy = checksum_policy(cfg);
-    let mut train = load(data_dir, cfg.data.dataset.as_str(), Split::Train, policy)?;
+    let mut train = run_split(cfg, data_dir, Split::Train)?;
     let holdout = match cfg.data.holdout {
         0 => None,
         k if 2 * k > train.len() => {

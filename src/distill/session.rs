@@ -4,12 +4,13 @@
 //! leaves nothing behind. Data files the run reads that are missing are fetched (unless
 //! fetching is off) after the run folder is checked and before the data is loaded, and the
 //! run records the absolute data folder it read in its config (`data.dir` of `config.toml`
-//! and of its checkpoints). `gped run` and `gped sweep` both go through here.
+//! and of its checkpoints). `gped run` and `gped sweep` both go through here, and
+//! `gped demo` starts a run on data it makes itself.
 
 use super::algorithm::run_with;
 use super::control::Control;
 use super::outputs::RunSummary;
-use super::prepare::prepare;
+use super::prepare::{RunData, prepare};
 use super::record::Recorder;
 use super::state::RunState;
 use crate::checkpoint::Checkpoint;
@@ -37,18 +38,79 @@ pub fn start(
     control: &Control,
     quiet: bool,
 ) -> Result<RunSummary> {
-    match replace {
-        Replace::Never => Recorder::check_fresh(out)?,
-        Replace::RunFolder => Recorder::check_replaceable(out)?,
-    }
+    check_folder(out, replace)?;
     let cfg = &with_data(cfg, data, control)?;
     let run_data = prepare(cfg, &cfg.data.dir)?;
+    start_with_data(cfg, out, &run_data, replace, control, quiet)
+}
+
+/// Runs `cfg` from the start into the run folder `out` on `data`, made in memory rather than
+/// read from a data folder (`gped demo` runs its two moons this way, with a grid over the
+/// plane as the OOD split). The loop is the same as [`start`]'s; the teacher's ensemble sums
+/// cover `data.test` and `data.ood` (`ensemble_test.safetensors`, `ensemble_ood.safetensors`),
+/// whatever the config's `data.ood` says. Each split must have the images and classes of the
+/// config's dataset. Such a run cannot be resumed with `gped run --resume`, which reads its
+/// data from the config: set `output.checkpoint_every = 0`.
+pub fn start_with_data(
+    cfg: &ValidConfig,
+    out: &Path,
+    data: &RunData,
+    replace: Replace,
+    control: &Control,
+    quiet: bool,
+) -> Result<RunSummary> {
+    check_folder(out, replace)?;
+    check_data(cfg, data)?;
     if replace == Replace::RunFolder {
         Recorder::remove_old(out)?;
     }
-    let state = RunState::new(cfg, &run_data)?;
+    let state = RunState::new(cfg, data)?;
     let mut recorder = Recorder::create(out, cfg, cfg.schedule.iterations, quiet)?;
-    with_checkpoint_note(run_with(cfg, &run_data, state, &mut recorder, control), out)
+    with_checkpoint_note(run_with(cfg, data, state, &mut recorder, control), out)
+}
+
+/// Refuses a run folder that `replace` does not allow to be written.
+fn check_folder(out: &Path, replace: Replace) -> Result<()> {
+    match replace {
+        Replace::Never => Recorder::check_fresh(out),
+        Replace::RunFolder => Recorder::check_replaceable(out),
+    }
+}
+
+/// Checks that every split of `data` has the image shape and classes of the dataset of `cfg`.
+fn check_data(cfg: &ValidConfig, data: &RunData) -> Result<()> {
+    let info = cfg.dataset_info();
+    let shape = [info.shape.channels, info.shape.height, info.shape.width];
+    let splits = [
+        ("training", Some(&data.train)),
+        ("test", Some(&data.test)),
+        ("OOD", data.ood.as_ref()),
+        ("held-out", data.holdout.as_ref()),
+    ];
+    for (split, set) in splits {
+        let Some(set) = set else { continue };
+        if set.image_shape() != shape || set.num_classes() != info.classes {
+            return Err(Error::InvalidArgument(format!(
+                "{split} split of the run's data: expected images of {shape:?} (channels, \
+                 height, width) in {} classes as `{}` has, found {:?} in {}",
+                info.classes,
+                cfg.data.dataset,
+                set.image_shape(),
+                set.num_classes()
+            )));
+        }
+    }
+    if let Some(&i) = data
+        .teacher_indices
+        .iter()
+        .find(|&&i| i >= data.train.len())
+    {
+        return Err(Error::InvalidArgument(format!(
+            "teacher index {i} out of range for a training split of {} examples",
+            data.train.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Continues the run in `dir` from `checkpoint` (read from that folder) with `cfg`, which the
@@ -111,4 +173,61 @@ fn with_checkpoint_note<T>(result: Result<T>, dir: &Path) -> Result<T> {
         );
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Arch, DatasetName, RunConfig};
+    use crate::data::{Dataset, two_moons};
+
+    /// A 20-iteration two-moons run and its data, made in memory.
+    fn moons_run() -> (ValidConfig, RunData) {
+        let mut cfg = RunConfig::default();
+        cfg.data.dataset = DatasetName::TwoMoons;
+        cfg.teacher.arch = Arch::PlaneMlp;
+        (cfg.schedule.iterations, cfg.schedule.burn_in) = (20, 5);
+        (cfg.eval.every, cfg.eval.log_every, cfg.eval.test_batch) = (5, 10, 100);
+        let data = RunData {
+            train: two_moons(500, 1).unwrap(),
+            teacher_indices: (0..500).collect(),
+            test: two_moons(500, 2).unwrap(),
+            ood: Some(two_moons(50, 3).unwrap()),
+            holdout: None,
+        };
+        (cfg.validate().unwrap(), data)
+    }
+
+    #[test]
+    fn a_run_starts_on_data_given_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let (cfg, data) = moons_run();
+        let summary =
+            start_with_data(&cfg, &out, &data, Replace::Never, &Control::default(), true).unwrap();
+        // Samples after burn-in every 5 steps: t = 10 and 15.
+        assert_eq!(summary.metrics.ensemble_samples, 2);
+        for file in [
+            "config.toml",
+            "ensemble_test.safetensors",
+            "ensemble_ood.safetensors",
+        ] {
+            assert!(out.join(file).is_file(), "{file}");
+        }
+    }
+
+    #[test]
+    fn data_of_another_shape_is_refused_before_the_folder_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let (cfg, mut data) = moons_run();
+        data.ood = Some(Dataset::new(vec![0.5; 2 * 784], vec![0, 0], [1, 28, 28], 10).unwrap());
+        let err = start_with_data(&cfg, &out, &data, Replace::Never, &Control::default(), true)
+            .unwrap_err()
+            .to_string();
+        for part in ["OOD split", "[1, 1, 2]", "[1, 28, 28]", "two-moons"] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
+        assert!(!out.exists());
+    }
 }

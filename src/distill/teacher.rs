@@ -59,7 +59,7 @@ impl Teacher {
         init_seed: u64,
         noise_seed: u64,
     ) -> Result<Self> {
-        let spec = ModelSpec::teacher(cfg.teacher.arch);
+        let spec = ModelSpec::teacher(cfg.teacher.arch, cfg.dataset_info().classes);
         let net = build(&spec, init_seed);
         let twin = build(&spec, init_seed);
         let sgld = Sgld::new(

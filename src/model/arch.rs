@@ -1,6 +1,8 @@
 //! Builds the paper's networks with PyTorch's layer names and default initialisation.
 //!
 //! - FCNN: fc1 784->floor(400 K1), ReLU, [dropout], fc2 ->floor(400 K2), ReLU, [dropout], fc3 ->out.
+//! - Plane MLP (`gped demo`): the FCNN's layers on a point of the plane, fc1 2->floor(100 K1),
+//!   fc2 ->floor(100 K2), fc3 ->out.
 //! - MNIST CNN: conv1 1->floor(10 K1) k4, pool2, ReLU, conv2 ->floor(20 K1) k4, pool2, ReLU,
 //!   fc1 320->floor(80 K2), ReLU, [dropout], fc2 ->out.
 //! - CIFAR-10 CNN: conv1 3->floor(16 K1) k5, pool2, ReLU, conv2 ->floor(32 K1) k5, pool2, ReLU,
@@ -11,7 +13,7 @@
 //! fused in ([`Conv2d::with_max_pool`]), which computes the same function and gradients.
 //!
 //! Dropout (when p > 0) follows every hidden fully connected layer, as in the released code's
-//! MLP students. The teacher is the spec with K1 = K2 = 1, 10 outputs and no dropout.
+//! MLP students. The teacher is the spec with K1 = K2 = 1, one output per class and no dropout.
 
 use crate::config::Arch;
 use crate::nn::{Conv2d, Dropout, Flatten, Linear, Network, ParamSet, Relu, Shape};
@@ -24,19 +26,20 @@ pub struct ModelSpec {
     pub arch: Arch,
     /// K1 (convolutions / first hidden layer) and K2 (fully connected hidden layers).
     pub width: [f64; 2],
-    /// Outputs: 10 for a predictive head, 1 for an entropy head.
+    /// Outputs: one per class for a predictive head, 1 for an entropy head.
     pub outputs: usize,
     /// Dropout probability after each hidden fully connected layer (0 = none).
     pub dropout: f32,
 }
 
 impl ModelSpec {
-    /// The paper's teacher for `arch`: full width, 10 outputs, no dropout.
-    pub fn teacher(arch: Arch) -> Self {
+    /// The paper's teacher for `arch` on a dataset of `classes` classes: full width, one
+    /// output per class, no dropout.
+    pub fn teacher(arch: Arch, classes: usize) -> Self {
         ModelSpec {
             arch,
             width: [1.0, 1.0],
-            outputs: 10,
+            outputs: classes,
             dropout: 0.0,
         }
     }
@@ -117,8 +120,9 @@ pub fn build(spec: &ModelSpec, seed: u64) -> Network {
     };
     let (k1, k2) = spec.hidden_widths();
     match spec.arch {
-        Arch::Fcnn => {
-            // Inputs are already flat rows [batch, 784]: no Flatten copy is needed.
+        Arch::Fcnn | Arch::PlaneMlp => {
+            // Inputs are already flat rows [batch, 784] (or [batch, 2]): no Flatten copy is
+            // needed.
             b.hidden("fc1", k1[0]);
             b.hidden("fc2", k2[0]);
             b.linear("fc3", spec.outputs);
@@ -155,7 +159,7 @@ mod tests {
 
     #[test]
     fn fcnn_teacher_has_the_papers_shapes_and_parameter_count() {
-        let net = build(&ModelSpec::teacher(Arch::Fcnn), 0);
+        let net = build(&ModelSpec::teacher(Arch::Fcnn, 10), 0);
         let expect = [
             ("fc1.weight", vec![400, 784]),
             ("fc1.bias", vec![400]),
@@ -178,7 +182,7 @@ mod tests {
     #[test]
     fn mnist_cnn_shapes_follow_the_paper() {
         // 28 -k4-> 25 -pool-> 12 -k4-> 9 -pool-> 4: fc1 takes 20*4*4 = 320 inputs.
-        let net = build(&ModelSpec::teacher(Arch::MnistCnn), 0);
+        let net = build(&ModelSpec::teacher(Arch::MnistCnn, 10), 0);
         let shapes: Vec<_> = names_and_shapes(&net).into_iter().map(|(_, s)| s).collect();
         assert_eq!(
             shapes,
@@ -198,7 +202,7 @@ mod tests {
     #[test]
     fn cifar_cnn_shapes_follow_the_paper() {
         // 32 -k5-> 28 -pool-> 14 -k5-> 10 -pool-> 5: fc1 takes 32*5*5 = 800 inputs.
-        let net = build(&ModelSpec::teacher(Arch::CifarCnn), 0);
+        let net = build(&ModelSpec::teacher(Arch::CifarCnn, 10), 0);
         let fc: Vec<_> = names_and_shapes(&net)
             .into_iter()
             .filter(|(n, _)| n.ends_with("weight"))
@@ -235,8 +239,20 @@ mod tests {
     }
 
     #[test]
+    fn plane_mlp_takes_a_point_and_has_one_output_per_class() {
+        let net = build(&ModelSpec::teacher(Arch::PlaneMlp, 2), 0);
+        let weights: Vec<_> = names_and_shapes(&net)
+            .into_iter()
+            .filter(|(n, _)| n.ends_with("weight"))
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(weights, vec![vec![100, 2], vec![100, 100], vec![2, 100]]);
+        assert_eq!(net.output_size(), 2);
+    }
+
+    #[test]
     fn same_seed_same_weights() {
-        let spec = ModelSpec::teacher(Arch::Fcnn);
+        let spec = ModelSpec::teacher(Arch::Fcnn, 10);
         assert_eq!(build(&spec, 3).params.values, build(&spec, 3).params.values);
         assert_ne!(build(&spec, 3).params.values, build(&spec, 4).params.values);
     }

@@ -1,6 +1,6 @@
 //! Teacher and student architectures of the paper (appendix A.2), built from a small spec:
-//! the FCNN 784-400-400-10, the MNIST CNN and the CIFAR-10 CNN, with width multipliers K1, K2
-//! for students and any number of outputs.
+//! the FCNN 784-400-400-10, the MNIST CNN and the CIFAR-10 CNN (and the demo's 2-100-100-2
+//! plane MLP), with width multipliers K1, K2 for students and any number of outputs.
 
 pub mod arch;
 
