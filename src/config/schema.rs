@@ -76,7 +76,7 @@ pub struct DataConfig {
     pub ood: Option<DatasetName>,
     /// Check the MD5 of the dataset files. Default true.
     pub verify_checksums: bool,
-    /// Images held out at the end of the training split, kept out of D and D' (unoccluded):
+    /// Training images held out (a seeded random sample), kept out of D and D' (unoccluded):
     /// the in-distribution inputs on which the run chooses its OOD threshold
     /// (`ood_threshold.json`), 0 = none (no OOD flag). At most half the training split, and
     /// train_subset must fit in what remains. Default 0.

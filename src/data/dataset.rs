@@ -135,25 +135,6 @@ impl Dataset {
         counts
     }
 
-    /// Splits the dataset in two at example `at`: `self` keeps `[0, at)` and the returned
-    /// dataset holds `[at, len)`, in order (as `Vec::split_off`).
-    pub fn split_off(&mut self, at: usize) -> Result<Dataset> {
-        if at > self.len() {
-            return Err(Error::InvalidArgument(format!(
-                "split of a dataset of {} examples at {at}: expected at most {}",
-                self.len(),
-                self.len()
-            )));
-        }
-        let images = self.images.split_off(at * self.image_len());
-        let labels = self.labels.split_off(at);
-        Ok(Dataset {
-            images,
-            labels,
-            ..*self
-        })
-    }
-
     /// A new dataset of the examples at `indices`, in that order (repeats allowed).
     pub fn subset(&self, indices: &[usize]) -> Result<Dataset> {
         let mut images = vec![0.0; indices.len() * self.image_len()];
@@ -246,20 +227,6 @@ mod tests {
         assert_eq!(s.image(0), d.image(2));
         assert_eq!(s.image(1), d.image(0));
         assert_eq!(s.num_classes(), 3);
-    }
-
-    #[test]
-    fn split_off_keeps_the_head_and_returns_the_tail() {
-        let mut head = tiny();
-        let tail = head.split_off(2).unwrap();
-        assert_eq!(head.shape(), [2, 1, 2, 2]);
-        assert_eq!(tail.shape(), [1, 1, 2, 2]);
-        assert_eq!(head.image(1), tiny().image(1));
-        assert_eq!(tail.image(0), tiny().image(2));
-        assert_eq!((head.labels(), tail.labels()), (&[2, 0][..], &[1][..]));
-        assert_eq!(tail.num_classes(), 3);
-        let err = head.split_off(3).unwrap_err().to_string();
-        assert!(err.contains("at most 2"), "{err}");
     }
 
     #[test]
