@@ -97,7 +97,8 @@ fn gped_data_dir() -> Option<PathBuf> {
     match candidates.iter().find(|d| d.is_dir()) {
         Some(dir) => Some(dir.clone()),
         None => panic!(
-            "GPED_DATA_DIR={} names no folder (tried {candidates:?})",
+            "GPED_DATA_DIR={} names no folder (tried {candidates:?}); point it at the folder \
+             holding mnist/ and fashion-mnist/, or unset it to run on the tests' synthetic data",
             raw.display()
         ),
     }
