@@ -39,8 +39,8 @@ fn run_folder(dir: &Path, width: f64) -> Distilled {
             ..StudentConfig::default_entropy()
         },
     ];
-    cfg.save(dir.join("config.toml")).unwrap();
     std::fs::create_dir_all(dir.join("students")).unwrap();
+    cfg.save(dir.join("config.toml")).unwrap();
     for (i, s) in cfg.students.iter().enumerate() {
         let spec = ModelSpec {
             arch: Arch::Fcnn,
