@@ -3,6 +3,9 @@
 //! calling thread), and the FCNN's first layer, Linear 784 -> 400 at batch 100, forward plus
 //! backward with and without dL/dx (its GEMMs and the layer's own overhead).
 
+#[path = "common/machine.rs"]
+mod machine;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -75,6 +78,6 @@ fn linear_784_400(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = gemm_threads, linear_784_400
+    targets = machine::print_machine, gemm_threads, linear_784_400
 }
 criterion_main!(benches);

@@ -7,6 +7,9 @@
 //! forward pass over 10,000 test images. The process's peak resident memory is printed at the
 //! end.
 
+#[path = "common/machine.rs"]
+mod machine;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -241,6 +244,6 @@ fn print_peak_memory() {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = iteration, teacher_step, fcnn_gemms_alone, test_pass
+    targets = machine::print_machine, iteration, teacher_step, fcnn_gemms_alone, test_pass
 }
 criterion_main!(benches);

@@ -7,6 +7,9 @@
 //! (784-200-200). Prints the CPU and SIMD level first; results are in the README's
 //! "Inference speed" table.
 
+#[path = "common/machine.rs"]
+mod machine;
+
 use std::hint::black_box;
 use std::path::Path;
 
@@ -109,5 +112,10 @@ fn inference(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, inference);
+// Criterion's own plots are off, as in the other benches.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = machine::print_machine, inference
+}
 criterion_main!(benches);

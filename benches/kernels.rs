@@ -2,6 +2,9 @@
 //! teacher (784-400-400-10: 478,410 parameters): the Gaussian fill, the fused SGLD step and the
 //! fused Adam step. Each has a serial variant (a one-thread rayon pool) and the default pool.
 
+#[path = "common/machine.rs"]
+mod machine;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -83,6 +86,6 @@ fn adam_step(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = gaussian_fill, sgld_step, adam_step
+    targets = machine::print_machine, gaussian_fill, sgld_step, adam_step
 }
 criterion_main!(benches);
