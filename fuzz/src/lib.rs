@@ -55,6 +55,7 @@ pub fn checkpoint_fixture() -> &'static (ValidConfig, RunData) {
             teacher_indices: (0..8).collect(),
             test: images(4, 2),
             ood: Some(images(4, 3)),
+            holdout: None,
         };
         (cfg, data)
     })
