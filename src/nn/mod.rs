@@ -15,6 +15,7 @@ pub mod network;
 pub mod params;
 pub mod pool;
 mod pool2x2;
+pub mod prune;
 pub mod relu;
 mod scratch;
 pub mod weights;
