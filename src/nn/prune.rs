@@ -127,7 +127,7 @@ fn slice_weight(
     let (block, kept_inputs) = match inputs {
         None => (row_len, vec![0]),
         Some((units, kept)) => {
-            if spec.shape.len() < 2 || spec.shape[1] % units != 0 {
+            if spec.shape.len() < 2 || !spec.shape[1].is_multiple_of(units) {
                 return Err(Error::InvalidArgument(format!(
                     "pruning: the inputs of `{}` {:?} are not {units} blocks, one per unit \
                      of the layer before",
