@@ -235,6 +235,11 @@ pub struct StudentConfig {
     /// without, 0.967 with 1e-4 (teacher 0.976), student NLL 0.064 vs 0.068; 1e-3 costs
     /// fidelity: NLL 0.104).
     pub weight_decay: f64,
+    /// lambda of the group lasso (Experiment 3, student architecture search), >= 0: adds
+    /// lambda * sum of the L2 norms of the hidden units' groups (each unit's incoming weights
+    /// and bias; the output layer is not penalised) to the student's loss, so that whole units
+    /// go to zero and can be pruned. Needs dropout = 0, as in the paper. Default 0 (off).
+    pub group_lasso: f64,
     /// StepLR: multiply the learning rate by `lr_decay_factor` every this many student steps,
     /// 0 = never. Default 0.
     pub lr_decay_every: u64,
@@ -255,6 +260,7 @@ impl Default for StudentConfig {
             dropout: 0.5,
             learning_rate: 1e-3,
             weight_decay: 1e-4,
+            group_lasso: 0.0,
             lr_decay_every: 0,
             lr_decay_factor: 0.5,
         }

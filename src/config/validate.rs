@@ -289,6 +289,19 @@ fn check_students(c: &RunConfig) -> Result<()> {
         }
         positive(&key("learning_rate"), s.learning_rate)?;
         non_negative(&key("weight_decay"), s.weight_decay)?;
+        non_negative(&key("group_lasso"), s.group_lasso)?;
+        if s.group_lasso > 0.0 && s.dropout > 0.0 {
+            return Err(Error::config(
+                key("group_lasso"),
+                format!(
+                    "group_lasso = {:?} needs {} = 0 (the paper turns dropout off while \
+                     pruning), found dropout = {:?}",
+                    s.group_lasso,
+                    key("dropout"),
+                    s.dropout
+                ),
+            ));
+        }
         if !(s.lr_decay_factor > 0.0 && s.lr_decay_factor <= 1.0) {
             return Err(Error::config(
                 key("lr_decay_factor"),
@@ -647,6 +660,16 @@ mod tests {
             ">= 0",
         );
         assert_invalid(
+            |c| c.students[1].group_lasso = -1e-6,
+            "students[1].group_lasso",
+            ">= 0, found -1e-6",
+        );
+        assert_invalid(
+            |c| c.students[1].group_lasso = f64::NAN,
+            "students[1].group_lasso",
+            "finite",
+        );
+        assert_invalid(
             |c| c.students[0].lr_decay_factor = 0.0,
             "students[0].lr_decay_factor",
             "(0, 1]",
@@ -662,6 +685,20 @@ mod tests {
             "K2 must be > 0",
         );
         assert_invalid(|c| c.students.clear(), "students", "at least one");
+    }
+
+    #[test]
+    fn group_lasso_needs_dropout_off() {
+        // The default predictive student has dropout 0.5.
+        assert_invalid(
+            |c| c.students[0].group_lasso = 1e-5,
+            "students[0].group_lasso",
+            "needs students[0].dropout = 0",
+        );
+        let mut c = RunConfig::default();
+        c.students[0].group_lasso = 1e-5;
+        c.students[0].dropout = 0.0;
+        assert!(c.validate().is_ok(), "{:?}", c.validate());
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! A student f(y, x | phi): a network distilling one posterior expectation. At its steps
 //! (t > B and t mod H = 0) it turns the teacher's current values on a distillation batch into
-//! targets with its estimator (U_s or U_o) and takes one Adam step on its loss (Eq. 8).
+//! targets with its estimator (U_s or U_o) and takes one Adam step on its loss (Eq. 8),
+//! plus, when its `group_lasso` lambda is > 0, the group lasso on its hidden units
+//! (Experiment 3), whose gradient joins the loss's before the Adam step (Adam's own weight
+//! decay is then added inside the optimiser, as always).
 
 use crate::Result;
 use crate::base::{StateReader, StateWriter, Stateful};
@@ -11,7 +14,7 @@ use crate::expectation::{
     PosteriorPredictive, RunningMean,
 };
 use crate::model::{ModelSpec, build};
-use crate::nn::Network;
+use crate::nn::{Network, UnitGroups, group_lasso};
 use crate::optim::{Adam, AdamConfig, Optimizer, StepLr};
 
 /// One student with its target, estimator, optimiser and the buffers of a step.
@@ -22,6 +25,9 @@ pub struct Student {
     pub target_kind: Target,
     estimator: Box<dyn Estimator>,
     optimizer: Adam,
+    /// lambda of the group lasso (0 = off) and the groups it penalises: every hidden unit.
+    group_lasso: f32,
+    lasso_groups: Vec<UnitGroups>,
     schedule: Option<StepLr>,
     thinning: u64,
     /// Optimiser steps taken.
@@ -78,6 +84,7 @@ impl Student {
                 cfg.lr_decay_factor as f32,
             )?),
         };
+        let lasso_groups = net.hidden_unit_groups();
         Ok(Student {
             name: cfg.name.clone(),
             net,
@@ -85,6 +92,8 @@ impl Student {
             target_kind: cfg.target,
             estimator,
             optimizer,
+            group_lasso: cfg.group_lasso as f32,
+            lasso_groups,
             schedule,
             thinning: cfg.thinning,
             steps: 0,
@@ -128,6 +137,15 @@ impl Student {
         let raw = self.net.forward(inputs, batch);
         let loss = self.target.loss(raw, &self.targets, &mut self.grad);
         self.net.backward(inputs, &self.grad, batch);
+        if self.group_lasso > 0.0 {
+            let params = &mut self.net.params;
+            group_lasso::add_gradient(
+                &params.values,
+                &mut params.grads,
+                &self.lasso_groups,
+                self.group_lasso,
+            );
+        }
         if let Some(schedule) = &self.schedule {
             schedule.apply(self.steps, &mut self.optimizer);
         }
@@ -136,6 +154,16 @@ impl Student {
         self.loss_sum += loss as f64;
         self.loss_count += 1;
         loss
+    }
+
+    /// The group lasso penalty lambda * sum of the hidden units' group norms at the current
+    /// weights (0 when lambda = 0); not part of the loss [`Student::step`] returns.
+    pub fn group_lasso_penalty(&self) -> f64 {
+        group_lasso::penalty(
+            &self.net.params.values,
+            &self.lasso_groups,
+            self.group_lasso as f64,
+        )
     }
 
     /// Mean loss of the steps since the last call (None when no step was taken).
@@ -180,5 +208,87 @@ impl Stateful for Student {
         self.loss_sum = state.scalar(&format!("{prefix}loss_sum"))?;
         self.loss_count = state.scalar(&format!("{prefix}loss_count"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    const CLASSES: usize = 10;
+
+    fn config(group_lasso: f64) -> StudentConfig {
+        StudentConfig {
+            width: [0.02, 0.02],
+            dropout: 0.0,
+            group_lasso,
+            ..StudentConfig::default()
+        }
+    }
+
+    /// Three pool inputs and the teacher's probabilities on them.
+    fn batch() -> (Vec<usize>, Vec<f32>, Vec<f32>) {
+        let mut rng = StdRng::seed_from_u64(1);
+        let inputs = (0..3 * 784).map(|_| rng.random::<f32>()).collect();
+        let mut probs: Vec<f32> = (0..3 * CLASSES).map(|_| rng.random::<f32>()).collect();
+        for row in probs.chunks_mut(CLASSES) {
+            let sum: f32 = row.iter().sum();
+            row.iter_mut().for_each(|p| *p /= sum);
+        }
+        (vec![0, 4, 7], inputs, probs)
+    }
+
+    fn student(group_lasso: f64) -> Student {
+        Student::new(&config(group_lasso), Arch::Fcnn, CLASSES, 10, 3).unwrap()
+    }
+
+    /// With lambda = 0 a step is the step without the group lasso, bit for bit: the same
+    /// sequence (targets, forward, loss, backward, Adam) written out here.
+    #[test]
+    fn zero_lambda_leaves_the_step_unchanged() {
+        let (indices, inputs, probs) = batch();
+        let mut with = student(0.0);
+        let loss = with.step(101, &indices, &inputs, &probs, CLASSES);
+        let mut by_hand = student(0.0);
+        let s = &mut by_hand;
+        let n = indices.len() * s.target.width();
+        let (mut values, mut targets, mut grad) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        s.target.value(&probs, CLASSES, &mut values);
+        s.estimator.update(&indices, &values, &mut targets);
+        s.net.training = true;
+        s.net.reseed(101);
+        s.net.params.zero_grads();
+        let raw = s.net.forward(&inputs, indices.len());
+        let expect = s.target.loss(raw, &targets, &mut grad);
+        s.net.backward(&inputs, &grad, indices.len());
+        s.optimizer.step(&mut s.net.params);
+        assert_eq!(loss.to_bits(), expect.to_bits());
+        assert_eq!(with.net.params.values, by_hand.net.params.values);
+        assert_eq!(with.group_lasso_penalty(), 0.0);
+    }
+
+    /// lambda > 0 changes the hidden layers' step and leaves the output layer's (Adam is per
+    /// coordinate, and the output layer is not penalised) bit for bit.
+    #[test]
+    fn group_lasso_moves_only_the_hidden_layers() {
+        let (indices, inputs, probs) = batch();
+        let mut plain = student(0.0);
+        let mut lasso = student(1e-2);
+        assert!(lasso.group_lasso_penalty() > 0.0);
+        plain.step(101, &indices, &inputs, &probs, CLASSES);
+        lasso.step(101, &indices, &inputs, &probs, CLASSES);
+        for spec in &plain.net.params.specs {
+            let (a, b) = (
+                &plain.net.params.values[spec.range()],
+                &lasso.net.params.values[spec.range()],
+            );
+            if spec.name.starts_with("fc3") {
+                assert_eq!(a, b, "{}", spec.name);
+            } else {
+                assert_ne!(a, b, "{}", spec.name);
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@
 //! Dropout (when p > 0) follows every hidden fully connected layer, as in the released code's
 //! MLP students. The teacher is the spec with K1 = K2 = 1, one output per class and no dropout.
 
+use super::widths::HiddenWidths;
 use crate::config::Arch;
 use crate::nn::{Conv2d, Dropout, Flatten, Linear, Network, ParamSet, Relu, Shape};
 use rand::SeedableRng;
@@ -110,38 +111,53 @@ impl Builder {
 
 /// Builds the network of `spec`, its parameters drawn from `seed` (PyTorch default init).
 pub fn build(spec: &ModelSpec, seed: u64) -> Network {
-    let input = spec.arch.input_shape();
+    let (first, second) = spec.hidden_widths();
+    let widths = HiddenWidths { first, second };
+    build_sized(spec.arch, &widths, spec.outputs, spec.dropout, seed)
+}
+
+/// Builds `arch` with explicit hidden widths (e.g. a pruned network's, which no K1, K2 give),
+/// `outputs` outputs and dropout `dropout`, its parameters drawn from `seed`.
+pub fn build_sized(
+    arch: Arch,
+    widths: &HiddenWidths,
+    outputs: usize,
+    dropout: f32,
+    seed: u64,
+) -> Network {
+    let input = arch.input_shape();
     let input = Shape::image(input.channels, input.height, input.width);
     let mut b = Builder {
         net: Network::new(input, ParamSet::new()),
         rng: StdRng::seed_from_u64(seed),
         seed,
-        dropout: spec.dropout,
+        dropout,
     };
-    let (k1, k2) = spec.hidden_widths();
-    match spec.arch {
+    let (first, second) = HiddenWidths::names(arch);
+    let output = HiddenWidths::output_name(arch);
+    match arch {
         Arch::Fcnn | Arch::PlaneMlp => {
             // Inputs are already flat rows [batch, 784] (or [batch, 2]): no Flatten copy is
             // needed.
-            b.hidden("fc1", k1[0]);
-            b.hidden("fc2", k2[0]);
-            b.linear("fc3", spec.outputs);
+            for (name, &units) in first.iter().chain(&second).zip(widths.all()) {
+                b.hidden(name, units);
+            }
         }
         Arch::MnistCnn | Arch::CifarCnn => {
-            let kernel = if spec.arch == Arch::MnistCnn { 4 } else { 5 };
-            for (i, &ch) in k1.iter().enumerate() {
+            let kernel = if arch == Arch::MnistCnn { 4 } else { 5 };
+            for (name, &ch) in first.iter().zip(&widths.first) {
                 // max-pool before ReLU: relu(pool(x)) = pool(relu(x)) (ReLU is monotone), with
                 // the same gradients, and the ReLU then runs on a 4x smaller tensor.
-                b.conv_pool(&format!("conv{}", i + 1), ch, kernel);
+                b.conv_pool(name, ch, kernel);
                 b.relu();
             }
             b.flatten();
-            for (i, &units) in k2.iter().enumerate() {
-                b.hidden(&format!("fc{}", i + 1), units);
+            for (name, &units) in second.iter().zip(&widths.second) {
+                b.hidden(name, units);
             }
-            b.linear(&format!("fc{}", k2.len() + 1), spec.outputs);
         }
     }
+    b.linear(&output, outputs);
     b.net
 }
 

@@ -24,7 +24,7 @@ use super::im2col::Unfold;
 use super::init::{torch_default_bias, torch_default_weight};
 use super::pool::{max_pool_plane, route_plane};
 use super::scratch::{prefix, sum};
-use super::{Layer, ParamSet, Shape};
+use super::{Layer, ParamSet, Shape, UnitGroups};
 
 /// NCHW convolution, `[batch, in_ch, h, w]` -> `[batch, out_ch, out_h, out_w]` with
 /// out_h = (h + 2 padding - k) / stride + 1 (floor), likewise out_w; with a fused max-pool of
@@ -393,6 +393,14 @@ impl Layer for Conv2d {
 
     fn macs_per_example(&self) -> usize {
         self.output.channels * self.unfold.out_h * self.unfold.out_w * self.fan_in()
+    }
+
+    fn unit_groups(&self) -> Option<UnitGroups> {
+        Some(UnitGroups {
+            weight: self.weight.clone(),
+            bias: self.bias.clone(),
+            fan_in: self.fan_in(),
+        })
     }
 }
 

@@ -5,6 +5,39 @@
 //! dropout masks) and grows it only when it sees a larger batch, so a training step allocates
 //! nothing once the buffers exist.
 
+use std::ops::Range;
+
+/// The units of a layer with parameters (a Linear layer's output units, a Conv2d layer's
+/// output channels), each with one contiguous block of incoming weights: unit `u`'s weights are
+/// `weight.start + u * fan_in ..` (a row of `[out, in]`, or one output channel's slice of
+/// `[out_c, in_c, kh, kw]`) and its bias is `bias.start + u`, offsets in the network's flat
+/// parameter buffer. These are the groups of the group lasso and the units pruning removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitGroups {
+    pub weight: Range<usize>,
+    pub bias: Range<usize>,
+    /// Incoming weights per unit (without the bias).
+    pub fan_in: usize,
+}
+
+impl UnitGroups {
+    /// Number of units.
+    pub fn units(&self) -> usize {
+        self.bias.len()
+    }
+
+    /// Range of unit `u`'s incoming weights in the flat buffer.
+    pub fn unit_weights(&self, u: usize) -> Range<usize> {
+        let start = self.weight.start + u * self.fan_in;
+        start..start + self.fan_in
+    }
+
+    /// Index of unit `u`'s bias in the flat buffer.
+    pub fn unit_bias(&self, u: usize) -> usize {
+        self.bias.start + u
+    }
+}
+
 /// Shape of one example's activation: channels x height x width (a flat vector is `[n, 1, 1]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
@@ -72,6 +105,11 @@ pub trait Layer: Send {
     /// Multiply-accumulate count of one example's forward pass (for FLOPs: 2 x this).
     fn macs_per_example(&self) -> usize {
         0
+    }
+
+    /// The layer's units and their incoming weights, for layers with parameters.
+    fn unit_groups(&self) -> Option<UnitGroups> {
+        None
     }
 
     /// Restarts the layer's random stream (dropout masks) at stream number `stream` of its

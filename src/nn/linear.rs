@@ -8,7 +8,7 @@ use rand::Rng;
 
 use super::gemm::matmul;
 use super::init::{torch_default_bias, torch_default_weight};
-use super::{Layer, ParamSet, Shape};
+use super::{Layer, ParamSet, Shape, UnitGroups};
 
 /// `[batch, in]` -> `[batch, out]`, y = x W^T + b.
 #[derive(Debug, Clone)]
@@ -148,6 +148,14 @@ impl Layer for Linear {
 
     fn macs_per_example(&self) -> usize {
         self.in_features * self.out_features
+    }
+
+    fn unit_groups(&self) -> Option<UnitGroups> {
+        Some(UnitGroups {
+            weight: self.weight.clone(),
+            bias: self.bias.clone(),
+            fan_in: self.in_features,
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! arrives. `forward` returns the raw outputs (logits, or the pre-activation of an exponential
 //! head); the losses in `nn::loss` take it from there with the softmax or exp fused in.
 
-use super::layer::{Layer, Shape};
+use super::layer::{Layer, Shape, UnitGroups};
 use super::params::ParamSet;
 
 /// A stack of layers and their parameters.
@@ -76,6 +76,19 @@ impl Network {
     /// Floating-point operations of one example's forward pass (2 per multiply-accumulate).
     pub fn flops_per_example(&self) -> usize {
         2 * self.macs_per_example()
+    }
+
+    /// The units of every layer with parameters, input to output.
+    pub fn unit_groups(&self) -> Vec<UnitGroups> {
+        self.layers.iter().filter_map(|l| l.unit_groups()).collect()
+    }
+
+    /// The units of every hidden layer with parameters (all but the output layer, whose units
+    /// are the network's outputs and can be neither penalised away nor pruned).
+    pub fn hidden_unit_groups(&self) -> Vec<UnitGroups> {
+        let mut groups = self.unit_groups();
+        groups.pop();
+        groups
     }
 
     /// Grows the buffers to hold `batch` examples. Allocates only when `batch` exceeds every
