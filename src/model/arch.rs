@@ -161,17 +161,20 @@ pub fn build_sized(
     b.net
 }
 
+/// Each parameter tensor's name and shape, in order (for the tests of this module and of
+/// `prune`).
+#[cfg(test)]
+pub(crate) fn names_and_shapes(net: &Network) -> Vec<(String, Vec<usize>)> {
+    net.params
+        .specs
+        .iter()
+        .map(|s| (s.name.clone(), s.shape.clone()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names_and_shapes(net: &Network) -> Vec<(String, Vec<usize>)> {
-        net.params
-            .specs
-            .iter()
-            .map(|s| (s.name.clone(), s.shape.clone()))
-            .collect()
-    }
 
     #[test]
     fn fcnn_teacher_has_the_papers_shapes_and_parameter_count() {

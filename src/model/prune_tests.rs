@@ -2,6 +2,7 @@
 //! the same function, reports its new size and saves and loads like any other.
 
 use super::*;
+use crate::model::arch::names_and_shapes;
 use crate::model::{build_sized, load_network};
 use crate::nn::prune::DEFAULT_EPSILON;
 use crate::nn::weights;
@@ -60,14 +61,6 @@ fn assert_same_function(net: &mut Network, pruned: &mut Network, seed: u64) {
             "output {i}: {a} vs {b}"
         );
     }
-}
-
-fn names_and_shapes(net: &Network) -> Vec<(String, Vec<usize>)> {
-    net.params
-        .specs
-        .iter()
-        .map(|s| (s.name.clone(), s.shape.clone()))
-        .collect()
 }
 
 #[test]
