@@ -13,13 +13,12 @@
 
 mod common;
 
-use common::cli::text;
+use common::cli::{gped, text};
 use common::reference::{self, EnsembleMeans, Mlp};
 use gped::config::RunConfig;
 use gped::data::occluded_test_set;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 const FIGURES: [&str; 5] = [
@@ -57,13 +56,6 @@ every = 50
 log_every = 100
 "#;
 
-fn gped(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gped"))
-        .args(args)
-        .output()
-        .expect("gped binary runs")
-}
-
 /// The folder of the test data, as an argument.
 fn data_dir() -> &'static str {
     common::test_data().dir().to_str().unwrap()
@@ -72,25 +64,7 @@ fn data_dir() -> &'static str {
 /// The run folder shared by the tests (made once).
 fn short_run() -> &'static Path {
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, dir) = RUN.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = tmp.path().join("short.toml");
-        std::fs::write(&config, CONFIG).unwrap();
-        let run = tmp.path().join("run");
-        let mut args = vec![
-            "run",
-            config.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-            "--data-dir",
-            data_dir(),
-            "--quiet",
-        ];
-        args.extend(common::test_data().set_args());
-        let out = gped(&args);
-        assert!(out.status.success(), "gped run failed\n{}", text(&out));
-        (tmp, run)
-    });
+    let (_, dir) = RUN.get_or_init(|| common::cli::short_run(CONFIG));
     dir.as_path()
 }
 

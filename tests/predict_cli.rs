@@ -48,19 +48,7 @@ log_every = 100
 /// The run folder shared by the tests (made once).
 fn short_run() -> &'static Path {
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, dir) = RUN.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = tmp.path().join("short.toml");
-        std::fs::write(&config, CONFIG).unwrap();
-        let run = tmp.path().join("run");
-        let data = common::test_data().dir();
-        let mut args = vec!["run", s(&config), "--out", s(&run), "--data-dir", s(data)];
-        args.push("--quiet");
-        args.extend(common::test_data().set_args());
-        let out = gped(&args);
-        assert!(out.status.success(), "gped run failed\n{}", text(&out));
-        (tmp, run)
-    });
+    let (_, dir) = RUN.get_or_init(|| common::cli::short_run(CONFIG));
     dir.as_path()
 }
 

@@ -97,16 +97,13 @@ pub fn run(args: PredictArgs) -> Result<()> {
 /// scales the training data; pictures also take the run's image `shape` (channels, height,
 /// width).
 fn read_inputs(input: &str, shape: [usize; 3], classes: usize) -> Result<Inputs> {
-    let picture = |bytes: &[u8], path: &Path| -> Result<Dataset> {
-        Dataset::new(decode_picture(bytes, path, shape)?, vec![0], shape, classes)
-    };
     if input != "-" && Path::new(input).is_dir() {
         let dir = PathBuf::from(input);
         let files = list_pictures(&dir)?;
         let mut values = Vec::new();
         for file in &files {
             let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
-            values.extend(picture(&bytes, file)?.images());
+            values.extend(decode_picture(&bytes, file, shape)?);
         }
         let images = Dataset::new(values, vec![0; files.len()], shape, classes)?;
         let names = files.iter().map(|f| (f.display().to_string(), 0)).collect();
@@ -130,7 +127,12 @@ fn read_inputs(input: &str, shape: [usize; 3], classes: usize) -> Result<Inputs>
         (bytes, source)
     };
     let images = if is_picture(&bytes) {
-        picture(&bytes, &source)?
+        Dataset::new(
+            decode_picture(&bytes, &source, shape)?,
+            vec![0],
+            shape,
+            classes,
+        )?
     } else {
         let bytes = decompress_if_gzipped(bytes, &source)?;
         let idx = parse_images(&bytes, &source)?;

@@ -218,7 +218,6 @@ mod tests {
 
     #[test]
     fn the_maps_render_as_png_and_svg() {
-        let dir = tempfile::tempdir().unwrap();
         let side = 4;
         let fig = UncertaintyMaps {
             title: "Uncertainty maps".into(),
@@ -231,15 +230,6 @@ mod tests {
                 .collect(),
             points: vec![(0.0, 0.0, 0), (1.0, 0.5, 1)],
         };
-        crate::eval::render(&fig, dir.path(), "maps").unwrap();
-        let png = std::fs::read(dir.path().join("maps.png")).unwrap();
-        let info = png::Decoder::new(std::io::Cursor::new(&png))
-            .read_info()
-            .unwrap();
-        assert_eq!((info.info().width, info.info().height), fig.size());
-        let svg = std::fs::read_to_string(dir.path().join("maps.svg")).unwrap();
-        for text in ["Uncertainty maps", "map 5", "nats"] {
-            assert!(svg.contains(text), "{text} missing from the SVG");
-        }
+        crate::eval::plots::assert_rendered(&fig, &["Uncertainty maps", "map 5", "nats"]);
     }
 }

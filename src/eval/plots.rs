@@ -272,28 +272,37 @@ fn scatter_panel(
     )
 }
 
+/// Renders `fig` into a temporary folder and checks the outputs: a PNG of the figure's size,
+/// an SVG holding every one of `texts`, and no other file (no temporary left behind). The
+/// test of every figure type (eval's, report's heatmaps, the demo's maps) goes through it.
+#[cfg(test)]
+pub(crate) fn assert_rendered(fig: &impl Figure, texts: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    render(fig, dir.path(), "fig").unwrap();
+    let png = std::fs::read(dir.path().join("fig.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let info = png::Decoder::new(std::io::Cursor::new(&png))
+        .read_info()
+        .unwrap();
+    assert_eq!((info.info().width, info.info().height), fig.size());
+    let svg = std::fs::read_to_string(dir.path().join("fig.svg")).unwrap();
+    assert!(svg.starts_with("<svg"), "not an SVG");
+    for text in texts {
+        assert!(svg.contains(text), "{text} missing from the SVG");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn render_writes_png_and_svg_with_text() {
-        register_font().unwrap();
-        let dir = tempfile::tempdir().unwrap();
         let fig = Reliability {
             series: vec![("teacher".into(), vec![(0.5, 0.4), (0.9, 0.95)])],
         };
-        render(&fig, dir.path(), "fig").unwrap();
-        let png = std::fs::read(dir.path().join("fig.png")).unwrap();
-        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-        let info = png::Decoder::new(std::io::Cursor::new(&png))
-            .read_info()
-            .unwrap();
-        assert_eq!((info.info().width, info.info().height), fig.size());
-        let svg = std::fs::read_to_string(dir.path().join("fig.svg")).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("Reliability diagram"));
-        // Only the two outputs, no temporary files left.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        assert_rendered(&fig, &["Reliability diagram"]);
     }
 
     #[test]

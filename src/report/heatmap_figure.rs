@@ -198,7 +198,6 @@ mod tests {
 
     #[test]
     fn a_heatmap_renders_as_png_and_svg() {
-        let dir = tempfile::tempdir().unwrap();
         let fig = Heatmap {
             stem: "h".into(),
             title: "Teacher NLL over mask and subset".into(),
@@ -212,20 +211,14 @@ mod tests {
                 values: vec![vec![Some(0.052), None]],
             }],
         };
-        crate::eval::render(&fig, dir.path(), "h").unwrap();
-        let png = std::fs::read(dir.path().join("h.png")).unwrap();
-        let info = png::Decoder::new(std::io::Cursor::new(&png))
-            .read_info()
-            .unwrap();
-        assert_eq!((info.info().width, info.info().height), fig.size());
-        let svg = std::fs::read_to_string(dir.path().join("h.svg")).unwrap();
-        for text in [
-            "Teacher NLL over mask and subset",
-            "0.052",
-            "0.13 (m = 10)",
-            "60000",
-        ] {
-            assert!(svg.contains(text), "{text} missing from the SVG");
-        }
+        crate::eval::plots::assert_rendered(
+            &fig,
+            &[
+                "Teacher NLL over mask and subset",
+                "0.052",
+                "0.13 (m = 10)",
+                "60000",
+            ],
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! panic, and no file changed.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn gped(args: &[&str]) -> Output {
@@ -23,6 +23,23 @@ pub fn text(out: &Output) -> String {
 
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
+}
+
+/// A short run of `config` (TOML text) made through the binary on the tests' data folder
+/// (`super::test_data`), into `run` of a new temporary folder: the fixture that the
+/// `gped eval` and `gped predict` tests share, each keeping its run in a `OnceLock`.
+pub fn short_run(config: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("short.toml");
+    std::fs::write(&path, config).unwrap();
+    let run = tmp.path().join("run");
+    let data = super::test_data().dir();
+    let mut args = vec!["run", s(&path), "--out", s(&run), "--data-dir", s(data)];
+    args.push("--quiet");
+    args.extend(super::test_data().set_args());
+    let out = gped(&args);
+    assert!(out.status.success(), "gped run failed\n{}", text(&out));
+    (tmp, run)
 }
 
 /// Every file (with its bytes) and folder (`None`) under `dir`, by relative path.
