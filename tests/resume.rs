@@ -152,23 +152,54 @@ fn run_lib(
     distill::run_with(cfg, data, state, &mut recorder, control)
 }
 
-/// The uninterrupted library run of `CONFIG`, made once.
-fn baseline(data: &RunData) -> &'static Path {
-    static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, dir) = RUN.get_or_init(|| {
+/// A finished run folder kept for the whole test binary.
+type KeptRun = OnceLock<(tempfile::TempDir, PathBuf)>;
+
+/// The uninterrupted library run of `CONFIG` with `overrides`, made once into `cell`.
+fn baseline_of(cell: &'static KeptRun, data: &RunData, overrides: &[&str]) -> &'static Path {
+    let (_, dir) = cell.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("run");
-        run_lib(&config(&[]), data, &dir, &Control::default(), None).unwrap();
+        run_lib(&config(overrides), data, &dir, &Control::default(), None).unwrap();
         (tmp, dir)
     });
     dir
 }
 
+/// The uninterrupted library run of `CONFIG`, made once.
+fn baseline(data: &RunData) -> &'static Path {
+    static RUN: KeptRun = OnceLock::new();
+    baseline_of(&RUN, data, &[])
+}
+
+/// `CONFIG` with pruning: the entropy student (no dropout) under a strong group lasso, at
+/// every step, pruned at a large epsilon once 150 iterations are done, then fine-tuned at
+/// another learning rate for the last 150.
+const PRUNED: &[&str] = &[
+    "students[1].group_lasso=0.05",
+    "students[1].thinning=1",
+    "prune.at=150",
+    "prune.epsilon=0.01",
+    "prune.learning_rate=5e-4",
+];
+
+/// The uninterrupted library run of `CONFIG` with `PRUNED`, made once.
+fn pruned_baseline(data: &RunData) -> &'static Path {
+    static RUN: KeptRun = OnceLock::new();
+    baseline_of(&RUN, data, PRUNED)
+}
+
 /// Stops the run of `CONFIG` after `k` iterations (as SIGINT would), resumes it, and compares
 /// it with the uninterrupted run.
 fn stop_and_resume(data: &RunData, k: u64) {
+    stop_and_resume_with(data, &[], baseline(data), k)
+}
+
+/// Stops the run of `CONFIG` with `overrides` after `k` iterations, resumes it, and compares
+/// it with the uninterrupted run `whole`.
+fn stop_and_resume_with(data: &RunData, overrides: &[&str], whole: &Path, k: u64) {
     let context = format!("stopped after iteration {k} (GPED_RESUME_AT={k} repeats this)");
-    let cfg = config(&[]);
+    let cfg = config(overrides);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let control = Control::stop_after(k);
@@ -182,7 +213,7 @@ fn stop_and_resume(data: &RunData, k: u64) {
     let ck = Checkpoint::read(&Checkpoint::path_in(&dir)).unwrap();
     assert_eq!(ck.header.iteration, k, "{context}");
     run_lib(&cfg, data, &dir, &Control::default(), Some(&ck)).unwrap();
-    assert_same_outputs(baseline(data), &dir, &context);
+    assert_same_outputs(whole, &dir, &context);
 }
 
 #[test]
@@ -198,6 +229,18 @@ fn run_stopped_right_after_a_log_line_and_in_burn_in_resumes_exactly() {
     // 7: inside burn-in, before any student step or ensemble sample.
     for k in [50, 7] {
         stop_and_resume(data, k);
+    }
+}
+
+/// A run that prunes a student: stopped before pruning, at the pruning iteration (whose
+/// checkpoint holds the smaller network) and after it, each resumed run ends as the
+/// uninterrupted one, bit for bit.
+#[test]
+fn a_pruned_run_stopped_before_at_and_after_pruning_resumes_exactly() {
+    let data = data();
+    let whole = pruned_baseline(data);
+    for k in [100, 150, random_iteration(151, 300)] {
+        stop_and_resume_with(data, PRUNED, whole, k);
     }
 }
 

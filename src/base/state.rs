@@ -132,6 +132,11 @@ impl<'a> StateReader<'a> {
             .ok_or_else(|| Error::format(&self.path, FORMAT, format!("scalar `{name}` is missing")))
     }
 
+    /// The shape of tensor `name`, if the file has it.
+    pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
+        self.file.tensor(name).ok().map(|t| t.shape().to_vec())
+    }
+
     /// The bytes of tensor `name`, checked to be `dtype` of shape `shape`.
     fn data(&self, name: &str, dtype: Dtype, shape: &[usize]) -> Result<&[u8]> {
         let view = self.file.tensor(name).map_err(|_| Error::MissingTensor {

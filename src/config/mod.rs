@@ -1,16 +1,18 @@
 //! A run's settings: the TOML schema with its documented defaults (`schema`), the named
 //! choices and the dataset/architecture facts they rely on (`choices`), reading, printing and
-//! saving (`file`), `--set` overrides (`overrides`) and the one-time check into a
+//! saving (`file`), `--set` overrides (`overrides`), the `[prune]` table (`prune`) and the one-time check into a
 //! `ValidConfig` (`validate`).
 
 mod choices;
 mod file;
 mod overrides;
+mod prune;
 mod schema;
 mod validate;
 
 pub use choices::{Arch, DatasetInfo, DatasetName, Estimator, ImageShape, Loss, OodScore, Target};
 pub use file::DEFAULT_CONFIG_TOML;
+pub use prune::PruneConfig;
 pub use schema::{
     DataConfig, EvalConfig, OutputConfig, PoolConfig, RunConfig, SamplerConfig, ScheduleConfig,
     StudentConfig, TeacherConfig,

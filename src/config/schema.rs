@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::choices::{Arch, DatasetName, Estimator, Loss, OodScore, Target};
+use super::prune::PruneConfig;
 
 /// Everything a run needs, as read from a TOML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +33,8 @@ pub struct RunConfig {
     pub students: Vec<StudentConfig>,
     /// Test-set evaluation and metric logging.
     pub eval: EvalConfig,
+    /// Pruning and fine-tuning of the group-lasso students (Experiment 3); off by default.
+    pub prune: PruneConfig,
     /// Where the run writes its outputs.
     pub output: OutputConfig,
 }
@@ -48,6 +51,7 @@ impl Default for RunConfig {
             pool: PoolConfig::default(),
             students: vec![StudentConfig::default(), StudentConfig::default_entropy()],
             eval: EvalConfig::default(),
+            prune: PruneConfig::default(),
             output: OutputConfig::default(),
         }
     }

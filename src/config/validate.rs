@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::ops::Deref;
 
 use super::choices::{DatasetInfo, OodScore, Target};
+use super::prune::check_prune;
 use super::schema::{RunConfig, StudentConfig};
 use crate::{Error, Result};
 
@@ -122,7 +123,9 @@ impl RunConfig {
             self.data.dataset.info().test_size,
             "the test set size",
         )?;
-        Ok(ValidConfig(self.clone()))
+        let mut valid = self.clone();
+        check_prune(&mut valid)?;
+        Ok(ValidConfig(valid))
     }
 }
 

@@ -21,6 +21,7 @@ use super::evaluate::add_teacher_sample;
 use super::outputs::{self, RunSummary};
 use super::pipeline;
 use super::prepare::RunData;
+use super::prune;
 use super::record::Recorder;
 use super::state::RunState;
 use crate::base::seeds;
@@ -112,6 +113,10 @@ fn run_in_pool(
         }
 
         recorder.tick(t + 1);
+        // Experiment 3: prune the group-lasso students, then fine-tune them for the rest.
+        if cfg.prune.enabled() && t + 1 == cfg.prune.at {
+            prune::prune_students(cfg, &mut state.distiller, recorder)?;
+        }
         if (t + 1).is_multiple_of(cfg.eval.log_every) || last {
             outputs::log_record(cfg, data, &mut state, recorder, t + 1, elapsed_s())?;
         }

@@ -2,7 +2,7 @@
 //! (`teacher`), the students it trains (`student`, `distiller`), how the loop's steps share
 //! the cores (`pipeline`), what it writes between and after iterations (`outputs`), the
 //! state it carries (`state`), how it is stopped (`control`), the test-set passes
-//! (`evaluate`), the data a run is made of (`prepare`), the run folder (`record`) and
+//! (`evaluate`), the data a run is made of (`prepare`), pruning and fine-tuning inside a run (`prune`), the run folder (`record`) and
 //! starting or resuming a run in its folder (`session`).
 
 pub mod algorithm;
@@ -12,6 +12,7 @@ pub mod evaluate;
 pub mod outputs;
 pub mod pipeline;
 pub mod prepare;
+pub mod prune;
 pub mod record;
 pub mod session;
 pub mod state;

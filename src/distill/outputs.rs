@@ -1,15 +1,19 @@
 //! What the loop writes between and after its iterations: a log record of the test metrics
 //! (`metrics.jsonl` and the progress line), the checkpoint, and the run's final outputs (the
-//! students' weights, the ensemble sums and `metrics.json`). Each first takes any staged
+//! students' weights, the ensemble sums and `metrics.json`, with each student's size, hidden
+//! widths and, when pruned, what pruning did; its measured inference time is with the other
+//! times, under `time.inference`). Each first takes any staged
 //! student step (see `pipeline`), since each reads or saves the students.
 
 use super::evaluate::{StudentMetrics, TestMetrics, ood_threshold, student_metrics, test_metrics};
 use super::prepare::RunData;
+use super::prune;
 use super::record::Recorder;
 use super::state::RunState;
 use crate::base::{StateWriter, Stateful};
 use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::ValidConfig;
+use crate::infer::time_inference;
 use crate::nn::weights;
 use crate::{Error, Result};
 use serde_json::json;
@@ -135,17 +139,32 @@ pub fn finish(
     let t_max = cfg.schedule.iterations;
     time.wall_s = elapsed_s();
     time.ms_per_iteration = 1e3 * time.wall_s / t_max as f64;
+    let pruned = prune::read_record(recorder.dir())?;
+    // Measured here, on this machine: with the other times, not with the results.
+    let clock = Instant::now();
+    let inference: serde_json::Map<_, _> = students
+        .iter_mut()
+        .map(|s| {
+            let speed = time_inference(&mut s.net, data.test.images(), data.test.image_len());
+            (s.name.clone(), json!(speed))
+        })
+        .collect();
+    time.eval_s += clock.elapsed().as_secs_f64();
     let student_info: serde_json::Map<_, _> = students
         .iter()
         .zip(&each)
         .map(|(s, test)| {
-            let info = json!({
+            let mut info = json!({
                 "target": s.target_kind,
                 "params": s.net.params.len(),
                 "flops": s.net.flops_per_example(),
+                "hidden_widths": s.net.hidden_widths(),
                 "steps": s.steps,
                 "test": test,
             });
+            if let Some(report) = pruned.as_ref().and_then(|p| p["students"].get(&s.name)) {
+                info["pruned"] = report.clone();
+            }
             (s.name.clone(), info)
         })
         .collect();
@@ -158,7 +177,9 @@ pub fn finish(
         if let Some(t) = &ood_threshold {
             obj.insert("ood_threshold".into(), json!(t));
         }
-        obj.insert("time".into(), json!(time));
+        let mut times = json!(time);
+        times["inference"] = json!(inference);
+        obj.insert("time".into(), times);
     }
     recorder.write_json("metrics.json", &json)?;
     let ck = Checkpoint::path_in(recorder.dir());

@@ -8,6 +8,7 @@
 
 use super::distiller::Distiller;
 use super::prepare::RunData;
+use super::prune::restore_pruned;
 use super::student::Student;
 use super::teacher::Teacher;
 use crate::base::seeds;
@@ -139,7 +140,9 @@ impl RunState {
             ));
         }
         let mut state = RunState::new(cfg, data)?;
-        state.load_state("", &checkpoint.state()?)?;
+        let saved = checkpoint.state()?;
+        restore_pruned(cfg, &mut state.distiller, &saved, at)?;
+        state.load_state("", &saved)?;
         state.next = at;
         Ok(state)
     }

@@ -3,7 +3,8 @@
 //! targets with its estimator (U_s or U_o) and takes one Adam step on its loss (Eq. 8),
 //! plus, when its `group_lasso` lambda is > 0, the group lasso on its hidden units
 //! (Experiment 3), whose gradient joins the loss's before the Adam step (Adam's own weight
-//! decay is then added inside the optimiser, as always).
+//! decay is then added inside the optimiser, as always). A pruned student continues with its
+//! smaller network, no group lasso and a fresh Adam ([`Student::install_pruned`]).
 
 use crate::Result;
 use crate::base::{StateReader, StateWriter, Stateful};
@@ -29,6 +30,8 @@ pub struct Student {
     group_lasso: f32,
     lasso_groups: Vec<UnitGroups>,
     schedule: Option<StepLr>,
+    /// The step count at which the StepLR schedule starts (0; the step of pruning after it).
+    schedule_origin: u64,
     thinning: u64,
     /// Optimiser steps taken.
     pub steps: u64,
@@ -95,6 +98,7 @@ impl Student {
             group_lasso: cfg.group_lasso as f32,
             lasso_groups,
             schedule,
+            schedule_origin: 0,
             thinning: cfg.thinning,
             steps: 0,
             values: Vec::new(),
@@ -147,13 +151,50 @@ impl Student {
             );
         }
         if let Some(schedule) = &self.schedule {
-            schedule.apply(self.steps, &mut self.optimizer);
+            schedule.apply(self.steps - self.schedule_origin, &mut self.optimizer);
         }
         self.optimizer.step(&mut self.net.params);
         self.steps += 1;
         self.loss_sum += loss as f64;
         self.loss_count += 1;
         loss
+    }
+
+    /// Replaces the network by `net` (its pruned version: see `distill::prune`) and goes on
+    /// without the group lasso, with a fresh Adam (same settings, learning rate
+    /// `learning_rate`) whose StepLR schedule, if any, starts again from it now. The
+    /// estimator's memory (U_o) and the step count are kept; `origin` is the step count at
+    /// pruning ([`Student::steps_before`] the pruning iteration).
+    pub fn install_pruned(&mut self, net: Network, learning_rate: f32, origin: u64) -> Result<()> {
+        let mut optimizer = Adam::new(AdamConfig {
+            lr: learning_rate,
+            ..self.optimizer.config().clone()
+        })?;
+        optimizer.size_state(net.params.len());
+        self.net = net;
+        self.optimizer = optimizer;
+        self.group_lasso = 0.0;
+        self.lasso_groups = Vec::new();
+        self.schedule = self.schedule.map(|s| s.with_base_lr(learning_rate));
+        self.schedule_origin = origin;
+        Ok(())
+    }
+
+    /// The steps a student takes in iterations 0..t with burn-in `burn_in`: the t' < t with
+    /// t' > B and t' mod H = 0.
+    pub fn steps_before(&self, t: u64, burn_in: u64) -> u64 {
+        let multiples_below = |n: u64| n.div_ceil(self.thinning); // t' in 0..n, t' mod H = 0
+        multiples_below(t).saturating_sub(multiples_below(burn_in + 1))
+    }
+
+    /// The learning rate of the next step (before any StepLR change it brings).
+    pub fn learning_rate(&self) -> f32 {
+        self.optimizer.config().lr
+    }
+
+    /// Whether the student's weights are under the group lasso now.
+    pub fn has_group_lasso(&self) -> bool {
+        self.group_lasso > 0.0
     }
 
     /// The group lasso penalty lambda * sum of the hidden units' group norms at the current
@@ -290,5 +331,52 @@ mod tests {
                 assert_ne!(a, b, "{}", spec.name);
             }
         }
+    }
+
+    /// `steps_before` counts the due iterations below t, as `is_due` decides them one by one.
+    #[test]
+    fn steps_before_counts_the_due_iterations() {
+        for thinning in [1, 3, 10] {
+            let s = Student::new(
+                &StudentConfig {
+                    thinning,
+                    ..config(0.0)
+                },
+                Arch::Fcnn,
+                CLASSES,
+                10,
+                3,
+            )
+            .unwrap();
+            for burn_in in [0, 5, 9, 10] {
+                for t in 0..60 {
+                    let counted = (0..t).filter(|&u| s.is_due(u, burn_in)).count() as u64;
+                    assert_eq!(
+                        s.steps_before(t, burn_in),
+                        counted,
+                        "H {thinning} B {burn_in} t {t}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// After `install_pruned` the student steps the smaller network with a fresh Adam at the
+    /// new learning rate, without the group lasso.
+    #[test]
+    fn a_pruned_student_steps_its_smaller_network() {
+        let (indices, inputs, probs) = batch();
+        let mut s = student(1e-2);
+        s.step(101, &indices, &inputs, &probs, CLASSES);
+        let (net, report) = crate::model::prune(&s.net, Arch::Fcnn, 1e9).unwrap();
+        assert_eq!(report.params_after, net.params.len());
+        s.install_pruned(net, 5e-4, s.steps).unwrap();
+        assert!(!s.has_group_lasso());
+        assert_eq!(s.learning_rate(), 5e-4);
+        let before = s.net.params.values.clone();
+        let loss = s.step(102, &indices, &inputs, &probs, CLASSES);
+        assert!(loss.is_finite());
+        assert_eq!(s.net.params.len(), report.params_after);
+        assert_ne!(s.net.params.values, before);
     }
 }

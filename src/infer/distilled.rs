@@ -9,7 +9,7 @@ use crate::data::Dataset;
 use crate::expectation::{
     ExpectedEntropy, MarginalVariance, PosteriorExpectation, PosteriorPredictive,
 };
-use crate::model::{ModelSpec, build};
+use crate::model::{ModelSpec, build, load_network};
 use crate::nn::{Network, weights};
 use crate::uncertainty::{OodThreshold, Uncertainty};
 use crate::{Error, Result};
@@ -101,14 +101,6 @@ impl Distilled {
                     Target::Entropy => Box::new(ExpectedEntropy),
                     Target::Variance => Box::new(MarginalVariance { classes }),
                 };
-                let spec = ModelSpec {
-                    arch: config.teacher.arch,
-                    width: cfg.width,
-                    outputs: head.width(),
-                    dropout: cfg.dropout as f32,
-                };
-                // The initial weights are all replaced by the file's; the seed is irrelevant.
-                let mut net = build(&spec, 0);
                 let path = dir
                     .join("students")
                     .join(format!("{}.safetensors", cfg.name));
@@ -118,8 +110,24 @@ impl Distilled {
                         path,
                     ));
                 }
-                weights::load(&mut net.params, &path)?;
-                net.training = false;
+                let arch = config.teacher.arch;
+                let net =
+                    if config.prune.enabled() && config.prune.prunes(&cfg.name, cfg.group_lasso) {
+                        // Pruned: at the widths of its tensors.
+                        load_network(arch, head.width(), &path)?
+                    } else {
+                        // At the config's widths, every tensor's shape checked against them.
+                        let spec = ModelSpec {
+                            arch,
+                            width: cfg.width,
+                            outputs: head.width(),
+                            dropout: cfg.dropout as f32,
+                        };
+                        let mut net = build(&spec, 0);
+                        weights::load(&mut net.params, &path)?;
+                        net.training = false;
+                        net
+                    };
                 Ok(DistilledStudent {
                     name: cfg.name.clone(),
                     target: cfg.target,

@@ -91,6 +91,15 @@ impl Network {
         groups
     }
 
+    /// The number of units of every hidden layer with parameters, input to output (its
+    /// neurons or channels).
+    pub fn hidden_widths(&self) -> Vec<usize> {
+        self.hidden_unit_groups()
+            .iter()
+            .map(|g| g.units())
+            .collect()
+    }
+
     /// Grows the buffers to hold `batch` examples. Allocates only when `batch` exceeds every
     /// batch seen before.
     pub fn reserve(&mut self, batch: usize) {

@@ -48,6 +48,12 @@ impl StepLr {
         (self.base_lr as f64 * (self.gamma as f64).powf(k)) as f32
     }
 
+    /// The same schedule from another base learning rate (fine-tuning after pruning restarts
+    /// it from the reset rate).
+    pub fn with_base_lr(&self, base_lr: f32) -> Self {
+        StepLr { base_lr, ..*self }
+    }
+
     /// Sets `optimizer`'s learning rate to the one of `epoch`.
     pub fn apply(&self, epoch: u64, optimizer: &mut dyn Optimizer) {
         optimizer.set_learning_rate(self.lr_at(epoch));
