@@ -168,7 +168,7 @@ impl Student {
     pub fn install_pruned(&mut self, net: Network, learning_rate: f32, origin: u64) -> Result<()> {
         let mut optimizer = Adam::new(AdamConfig {
             lr: learning_rate,
-            ..self.optimizer.config().clone()
+            ..*self.optimizer.config()
         })?;
         optimizer.size_state(net.params.len());
         self.net = net;
