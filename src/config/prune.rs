@@ -173,6 +173,9 @@ mod tests {
         c
     }
 
+    /// A change to the config and the parts of the error it must cause.
+    type Case = (fn(&mut RunConfig), &'static [&'static str]);
+
     fn error(c: &RunConfig) -> String {
         c.validate().unwrap_err().to_string()
     }
@@ -198,7 +201,7 @@ mod tests {
 
     #[test]
     fn bad_settings_name_their_key() {
-        let cases: Vec<(fn(&mut RunConfig), &[&str])> = vec![
+        let cases: Vec<Case> = vec![
             (|c| c.prune.at = 1000, &["prune.at", "found 1000"]),
             (|c| c.prune.at = 100, &["prune.at", "burn-in (100)"]),
             (
