@@ -30,8 +30,8 @@ pub struct PruneConfig {
     /// for the FCNN, 1e-3 for the CNNs), 0 = each student's own `learning_rate`. Its StepLR
     /// schedule, if any, starts again at pruning. Default 0.
     pub learning_rate: f64,
-    /// The students to prune, by name; empty = every student with `group_lasso > 0`. Each
-    /// needs dropout 0. Default [].
+    /// The students to prune, by name; empty = every student with `group_lasso > 0` (none
+    /// is allowed: the run then prunes nothing). Each needs dropout 0. Default [].
     pub students: Vec<String>,
 }
 
@@ -127,22 +127,14 @@ pub(super) fn check_prune(c: &mut RunConfig) -> Result<()> {
             ));
         }
     }
+    // No student to prune is allowed: a sweep over lambda has cells with lambda = 0, whose
+    // runs then distil without pruning (prune.json lists no student).
     let pruned: Vec<_> = c
         .students
         .iter()
         .enumerate()
         .filter(|(_, s)| p.prunes(&s.name, s.group_lasso))
         .collect();
-    if pruned.is_empty() {
-        return Err(Error::config(
-            "prune.at",
-            format!(
-                "prunes at iteration {}, but no student has group_lasso > 0 (name the \
-                 students to prune in prune.students)",
-                p.at
-            ),
-        ));
-    }
     if let Some((i, s)) = pruned.iter().find(|(_, s)| s.dropout > 0.0) {
         return Err(Error::config(
             format!("students[{i}].dropout"),
@@ -226,10 +218,6 @@ mod tests {
                 &["prune.students", "`nobody`"],
             ),
             (
-                |c| (c.prune.at, c.students[0].group_lasso) = (500, 0.0),
-                &["prune.at", "no student has group_lasso"],
-            ),
-            (
                 |c| {
                     (c.prune.at, c.students[1].dropout, c.prune.students) =
                         (500, 0.5, vec!["entropy".into()])
@@ -254,5 +242,13 @@ mod tests {
         let v = c.validate().unwrap();
         assert!(v.prune.prunes("entropy", 0.0));
         assert!(!v.prune.prunes("predictive", 1e-4));
+    }
+
+    /// A sweep over lambda has cells with lambda = 0: their runs prune nothing.
+    #[test]
+    fn a_run_with_no_lasso_student_may_prune_nothing() {
+        let mut c = config();
+        (c.prune.at, c.students[0].group_lasso) = (500, 0.0);
+        assert!(c.validate().is_ok());
     }
 }

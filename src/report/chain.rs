@@ -35,6 +35,12 @@ pub struct RunMetrics {
 pub struct StudentMetrics {
     pub params: u64,
     pub flops: u64,
+    /// Units of each hidden layer (absent in runs made before it was recorded).
+    #[serde(default)]
+    pub hidden_widths: Vec<u64>,
+    /// Parameters and FLOPs before pruning, when the run pruned the student.
+    #[serde(default)]
+    pub pruned: Option<PrunedFrom>,
     /// The student's own test metrics (`null` before the ensemble has a sample).
     pub test: Option<StudentTest>,
 }
@@ -50,11 +56,28 @@ pub struct StudentTest {
     pub entropy_mae: Option<f64>,
 }
 
+/// `students.NAME.pruned`: the student's size before pruning.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct PrunedFrom {
+    pub params_before: u64,
+    pub flops_before: u64,
+}
+
 /// `metrics.json`'s `time`, in seconds (and milliseconds per iteration).
 #[derive(Debug, Clone, Deserialize)]
 pub struct RunTime {
     pub wall_s: f64,
     pub ms_per_iteration: f64,
+    /// Each student's measured inference time (absent in runs made before it was recorded).
+    #[serde(default)]
+    pub inference: BTreeMap<String, InferenceTimes>,
+}
+
+/// `time.inference.NAME`: forward-pass wall time per example, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct InferenceTimes {
+    pub batch_1_us: f64,
+    pub batch_n_us: f64,
 }
 
 /// OOD AUROC by total and knowledge uncertainty (knowledge needs an entropy student).

@@ -12,6 +12,10 @@ pub struct Student {
     pub width: [f64; 2],
     pub params: u64,
     pub test: Value,
+    /// lambda of its group lasso.
+    pub group_lasso: f64,
+    /// Its parameters before pruning, when pruned.
+    pub pruned_from: Option<u64>,
 }
 
 /// A predictive student (U_s unless `estimator` says otherwise) with its test NLL and
@@ -32,6 +36,24 @@ pub fn predictive(
         test: json!({"teacher_nll": teacher_nll, "teacher_acc": 0.98, "student_nll": student_nll,
                      "student_acc": 0.97, "ce_teacher_student": 0.1, "kl_teacher_student": 0.01,
                      "inverse_kl_teacher_student": 0.01, "prob_mae": 0.001}),
+        group_lasso: 0.0,
+        pruned_from: None,
+    }
+}
+
+/// A predictive student of an architecture search: lambda `group_lasso`, pruned from
+/// `pruned_from` parameters when given, with its test NLL.
+pub fn searched(
+    name: &'static str,
+    params: u64,
+    group_lasso: f64,
+    pruned_from: Option<u64>,
+    nll: f64,
+) -> Student {
+    Student {
+        group_lasso,
+        pruned_from,
+        ..predictive(name, "sample", [1.0, 1.0], params, (0.36, nll))
     }
 }
 
@@ -44,6 +66,8 @@ pub fn entropy(name: &'static str, params: u64, mae: f64) -> Student {
         width: [1.0, 1.0],
         params,
         test: json!({ "entropy_mae": mae }),
+        group_lasso: 0.0,
+        pruned_from: None,
     }
 }
 
@@ -84,8 +108,8 @@ pub fn config_toml(run: &Run, students: &[Student]) -> String {
         };
         toml += &format!(
             "[[students]]\nname = \"{}\"\ntarget = \"{}\"\nestimator = \"{}\"\nloss = \"{loss}\"\n\
-             width = [{:?}, {:?}]\n",
-            s.name, s.target, s.estimator, s.width[0], s.width[1]
+             width = [{:?}, {:?}]\ndropout = 0.0\ngroup_lasso = {:?}\n",
+            s.name, s.target, s.estimator, s.width[0], s.width[1], s.group_lasso
         );
     }
     toml
@@ -96,9 +120,22 @@ pub fn metrics_json(teacher_nll: f64, students: &[Student]) -> Value {
     let each: serde_json::Map<String, Value> = students
         .iter()
         .map(|s| {
-            let info = json!({"target": s.target, "params": s.params, "flops": 2 * s.params,
-                              "steps": 100, "test": s.test});
+            let mut info = json!({"target": s.target, "params": s.params, "flops": 2 * s.params,
+                              "hidden_widths": [s.params / 1000, 10], "steps": 100,
+                              "test": s.test});
+            if let Some(before) = s.pruned_from {
+                info["pruned"] = json!({"params_before": before, "flops_before": 2 * before});
+            }
             (s.name.to_string(), info)
+        })
+        .collect();
+    // Inference times proportional to the size: 1 us per 1,000 parameters at batch 1.
+    let inference: serde_json::Map<String, Value> = students
+        .iter()
+        .map(|s| {
+            let us = s.params as f64 / 1000.0;
+            let t = json!({"batch_1_us": us, "batch_n_us": us / 4.0, "batch": 1000});
+            (s.name.to_string(), t)
         })
         .collect();
     json!({
@@ -106,7 +143,8 @@ pub fn metrics_json(teacher_nll: f64, students: &[Student]) -> Value {
         "entropy_mae": 0.02, "ensemble_samples": 289, "iterations": 30000,
         "teacher_params": 478410, "students": each,
         "time": {"teacher_step_s": 1.0, "student_step_s": 1.0, "eval_s": 0.5,
-                 "checkpoint_s": 0.1, "wall_s": 120.5, "ms_per_iteration": 4.0}
+                 "checkpoint_s": 0.1, "wall_s": 120.5, "ms_per_iteration": 4.0,
+                 "inference": inference}
     })
 }
 

@@ -1,12 +1,14 @@
 //! `report.md`: a sweep's report, readable on its own. What the sweep is (its spec and axes),
 //! the cells not finished (each with its chain and the chain's state: never silently left
 //! out), one table row per (cell, student), the mean ± std over seeds when `seed` is an axis,
-//! the paper's Tables 5/6/7 with our numbers beside the published ones, the heatmaps, and
-//! what the columns mean.
+//! the paper's Tables 5/6/7 with our numbers beside the published ones, the architecture
+//! search's students by size with their Pareto fronts, the heatmaps, and what the columns
+//! mean.
 
 use super::folder::SweepFile;
 use super::heatmap_figure::Heatmap;
 use super::paper::{COLUMNS, LaidTable};
+use super::pareto::ParetoFigure;
 use super::rows::{Row, SweepRows, estimator_symbol};
 use super::summary::{SeedGroup, text_or_dash};
 use crate::eval::report::write_figure;
@@ -21,6 +23,7 @@ pub struct ReportParts<'a> {
     pub seeds: &'a [SeedGroup],
     pub tables: &'a [LaidTable],
     pub heatmaps: &'a [Heatmap],
+    pub pareto: &'a [ParetoFigure],
 }
 
 /// The Markdown text of the report.
@@ -73,6 +76,9 @@ fn write_markdown(md: &mut String, p: &ReportParts) -> std::fmt::Result {
     write_cells(md, &rows.rows)?;
     write_seeds(md, p.seeds)?;
     write_tables(md, p.tables)?;
+    for figure in p.pareto {
+        write_search(md, &rows.rows, figure)?;
+    }
 
     if !p.heatmaps.is_empty() {
         writeln!(md, "## Figures\n")?;
@@ -86,6 +92,64 @@ fn write_markdown(md: &mut String, p: &ReportParts) -> std::fmt::Result {
         writeln!(md, "- {line}")?;
     }
     Ok(())
+}
+
+/// The architecture search of one chain: its distinct predictive students by FLOPs, with
+/// their size, measured speed, test NLL and front marks, then the figure.
+fn write_search(md: &mut String, rows: &[Row], figure: &ParetoFigure) -> std::fmt::Result {
+    writeln!(
+        md,
+        "## Architecture search: chain `{}`
+",
+        figure.chain
+    )?;
+    let mut seen: Vec<&str> = Vec::new();
+    let mut students: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.chain == figure.chain && r.target == crate::config::Target::Predictive)
+        .filter(|r| {
+            let new = !seen.contains(&r.chain_student.as_str());
+            seen.push(&r.chain_student);
+            new
+        })
+        .collect();
+    students.sort_by_key(|r| (r.flops, r.params));
+    writeln!(
+        md,
+        "| student | K1, K2 | lambda | hidden widths | params | FLOPs | FLOPs before pruning | \
+         us/example, batch 1 / large | student NLL | student acc. | front (FLOPs / params) |"
+    )?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|")?;
+    let mark = |on: bool| if on { "yes" } else { "-" };
+    for r in students {
+        let widths: Vec<String> = r.hidden_widths.iter().map(|w| w.to_string()).collect();
+        let speed = r.inference.map_or("-".to_string(), |t| {
+            format!("{:.2} / {:.3}", t.batch_1_us, t.batch_n_us)
+        });
+        writeln!(
+            md,
+            "| `{}` | {}, {} | {} | {} | {} | {} | {} | {speed} | {} | {} | {} / {} |",
+            r.chain_student,
+            r.width[0],
+            r.width[1],
+            r.group_lasso,
+            widths.join(", "),
+            r.params,
+            r.flops,
+            r.pruned_from
+                .map_or("-".to_string(), |p| p.flops_before.to_string()),
+            num(r.student_nll, 4),
+            num(r.student_acc, 4),
+            mark(r.front.flops),
+            mark(r.front.params),
+        )?;
+    }
+    writeln!(
+        md,
+        "\nInference times are measured by the run at its end, on its machine and under its \
+         load: compare them within a chain.\n"
+    )?;
+    write_figure(md, &figure.title, &figure.stem, &figure.caption)
 }
 
 fn write_sweep(md: &mut String, sweep: &SweepFile) -> std::fmt::Result {

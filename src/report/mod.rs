@@ -14,6 +14,7 @@ pub mod heatmap_figure;
 pub mod heatmaps;
 pub mod markdown;
 pub mod paper;
+pub mod pareto;
 pub mod pipeline;
 pub mod results_csv;
 pub mod rows;

@@ -1,10 +1,12 @@
 //! `gped report DIR [--out OUT]` from end to end: read the sweep folder, make its rows, write
-//! `results.csv`, the heatmaps (PNG and SVG) and `report.md` into OUT (default DIR).
+//! `results.csv`, the heatmaps and the architecture search's Pareto fronts (PNG and SVG) and
+//! `report.md` into OUT (default DIR).
 
 use super::folder::SweepFolder;
 use super::heatmaps::heatmaps;
 use super::markdown::{ReportParts, markdown};
 use super::paper::lay_out;
+use super::pareto::pareto_figures;
 use super::results_csv::write_csv;
 use super::rows::SweepRows;
 use super::summary::seed_groups;
@@ -34,11 +36,15 @@ pub fn report_sweep(dir: &Path, out: Option<&Path>) -> Result<ReportOutput> {
     let seeds = seed_groups(&rows);
     let tables = lay_out(&rows);
     let maps = heatmaps(&rows);
+    let fronts = pareto_figures(&rows.rows);
     let out = out.unwrap_or(dir);
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     write_csv(&out.join("results.csv"), &rows)?;
     for map in &maps {
         crate::eval::render(map, out, &map.stem)?;
+    }
+    for front in &fronts {
+        crate::eval::render(front, out, &front.stem)?;
     }
     let parts = ReportParts {
         dir: &dir.display().to_string(),
@@ -47,6 +53,7 @@ pub fn report_sweep(dir: &Path, out: Option<&Path>) -> Result<ReportOutput> {
         seeds: &seeds,
         tables: &tables,
         heatmaps: &maps,
+        pareto: &fronts,
     };
     write_atomic(&out.join("report.md"), markdown(&parts).as_bytes())?;
     Ok(ReportOutput {
@@ -58,7 +65,11 @@ pub fn report_sweep(dir: &Path, out: Option<&Path>) -> Result<ReportOutput> {
             .map(|m| format!("{}: chain {}: {}", m.cell, m.chain, m.state))
             .collect(),
         tables: tables.len(),
-        figures: maps.iter().map(|m| m.stem.clone()).collect(),
+        figures: maps
+            .iter()
+            .map(|m| m.stem.clone())
+            .chain(fronts.iter().map(|f| f.stem.clone()))
+            .collect(),
     })
 }
 
@@ -66,7 +77,7 @@ pub fn report_sweep(dir: &Path, out: Option<&Path>) -> Result<ReportOutput> {
 mod tests {
     use super::*;
     use crate::report::fixture::{
-        Run, entropy, finished_chain, predictive, stopped_chain, sweep_json,
+        Run, entropy, finished_chain, predictive, searched, stopped_chain, sweep_json,
     };
     use serde_json::json;
 
@@ -295,6 +306,85 @@ mod tests {
             assert!(svg.contains(gap), "{gap}");
         }
         assert!(!svg.contains("entropy MAE"));
+    }
+
+    /// An architecture search on one chain: lambda 0 (unpruned, 478,410 parameters, NLL
+    /// 0.40), 1e-3 (pruned to 200,000, NLL 0.41), 3e-3 (pruned to 250,000, NLL 0.45: larger
+    /// and worse than the 1e-3 student, so off the front) and 1e-2 (pruned to 50,000, NLL
+    /// 0.60).
+    #[test]
+    fn an_architecture_search_marks_and_draws_its_pareto_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let lambdas = [
+            (0.0, "0.0"),
+            (1e-3, "0.001"),
+            (3e-3, "0.003"),
+            (1e-2, "0.01"),
+        ];
+        let names = ["predictive", "predictive-1", "predictive-2", "predictive-3"];
+        let cells: Vec<(String, serde_json::Value, serde_json::Value)> = lambdas
+            .iter()
+            .zip(names)
+            .map(|((l, text), chain_name)| {
+                (
+                    format!("students.0.group_lasso-{text}"),
+                    json!({ "students.0.group_lasso": l }),
+                    json!({ "predictive": chain_name }),
+                )
+            })
+            .collect();
+        sweep_json(
+            dir.path(),
+            json!({"students.0.group_lasso": [0.0, 1e-3, 3e-3, 1e-2]}),
+            &["students.0.group_lasso"],
+            &cells
+                .iter()
+                .map(|(n, s, st)| (n.as_str(), s.clone(), "all", st.clone()))
+                .collect::<Vec<_>>(),
+        );
+        let students = [
+            searched("predictive", 478_410, 0.0, None, 0.40),
+            searched("predictive-1", 200_000, 1e-3, Some(478_410), 0.41),
+            searched("predictive-2", 250_000, 3e-3, Some(478_410), 0.45),
+            searched("predictive-3", 50_000, 1e-2, Some(478_410), 0.60),
+        ];
+        finished_chain(dir.path(), "chains/all", &Run::fcnn(15, 0), 0.36, &students);
+        let done = report_sweep(dir.path(), None).unwrap();
+        assert_eq!(done.figures, ["pareto_front"]);
+        for ext in ["png", "svg"] {
+            assert!(dir.path().join(format!("pareto_front.{ext}")).is_file());
+        }
+        let csv = read_csv(&dir.path().join("results.csv"));
+        let col = |name: &str| csv[0].iter().position(|c| c == name).unwrap();
+        let fronts: Vec<(&str, &str, &str, &str)> = csv[1..]
+            .iter()
+            .map(|r| {
+                (
+                    r[col("chain_student")].as_str(),
+                    r[col("pareto_flops")].as_str(),
+                    r[col("pruned")].as_str(),
+                    r[col("flops_before_pruning")].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            fronts,
+            [
+                ("predictive", "true", "false", ""),
+                ("predictive-1", "true", "true", "956820"),
+                ("predictive-2", "false", "true", "956820"),
+                ("predictive-3", "true", "true", "956820"),
+            ]
+        );
+        // 1 us per 1,000 parameters at batch 1 (the fixture's times).
+        assert_eq!(csv[2][col("inference_batch1_us")], "200");
+        let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+        assert!(md.contains("## Architecture search: chain `all`"), "{md}");
+        // Sorted by FLOPs: the 1e-2 student first.
+        let first = md.find("`predictive-3`").unwrap();
+        assert!(first < md.find("`predictive-1`").unwrap());
+        assert!(md.contains("| `predictive-2` | 1, 1 | 0.003 |"), "{md}");
+        assert!(md.contains("![Student size against test NLL (chain all)](pareto_front.png)"));
     }
 
     /// Seeds 0..3 of one FCNN cell: seeds 0 and 1 finished, seed 2 stopped at a checkpoint,

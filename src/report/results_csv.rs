@@ -5,8 +5,9 @@
 //! Numbers are written in Rust's shortest round-trip form; an absent number (no such student,
 //! no `eval.json`, a metric that was not finite) is an empty field.
 //!
-//! Times are only in the columns whose names end in `_s` or `ms_per_iteration`
-//! (`chain_wall_s`, `chain_ms_per_iteration`): everything else is a function of the sweep's
+//! Times are only in the columns whose names end in `_s`, `_us` or `ms_per_iteration`
+//! (`chain_wall_s`, `chain_ms_per_iteration`, the students' measured inference times per
+//! example `inference_batch1_us` and `inference_large_batch_us`): everything else is a function of the sweep's
 //! configs and seeds, so two sweeps of one spec give the same file apart from those columns,
 //! and a comparison of two sweeps' CSVs skips exactly them. Keep it so when adding columns.
 
@@ -16,7 +17,7 @@ use crate::{Error, Result};
 use std::path::Path;
 
 /// The columns after `cell` and the varied axes.
-pub const COLUMNS: [&str; 25] = [
+pub const COLUMNS: [&str; 34] = [
     "mask_size",
     "mask_rate",
     "train_subset",
@@ -42,11 +43,20 @@ pub const COLUMNS: [&str; 25] = [
     "chain_wall_s",
     "chain_ms_per_iteration",
     "chain",
+    "group_lasso",
+    "hidden_widths",
+    "pruned",
+    "params_before_pruning",
+    "flops_before_pruning",
+    "pareto_flops",
+    "pareto_params",
+    "inference_batch1_us",
+    "inference_large_batch_us",
 ];
 
 /// Whether column `name` holds a time (and so differs between two runs of one sweep).
 pub fn is_time_column(name: &str) -> bool {
-    name.ends_with("_s") || name.ends_with("ms_per_iteration")
+    name.ends_with("_s") || name.ends_with("_us") || name.ends_with("ms_per_iteration")
 }
 
 /// The header: `cell`, the varied keys, [`COLUMNS`].
@@ -62,7 +72,7 @@ fn opt(v: Option<f64>) -> String {
 }
 
 /// The fields of `r` after `cell` and its settings, in the order of [`COLUMNS`].
-fn fields(r: &Row) -> [String; 25] {
+fn fields(r: &Row) -> [String; 34] {
     [
         r.mask_size.to_string(),
         r.mask_rate.to_string(),
@@ -89,6 +99,19 @@ fn fields(r: &Row) -> [String; 25] {
         r.chain_wall_s.to_string(),
         r.chain_ms_per_iteration.to_string(),
         r.chain.clone(),
+        r.group_lasso.to_string(),
+        r.hidden_widths
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(";"),
+        r.pruned_from.is_some().to_string(),
+        opt(r.pruned_from.map(|p| p.params_before as f64)),
+        opt(r.pruned_from.map(|p| p.flops_before as f64)),
+        r.front.flops.to_string(),
+        r.front.params.to_string(),
+        opt(r.inference.map(|t| t.batch_1_us)),
+        opt(r.inference.map(|t| t.batch_n_us)),
     ]
 }
 
@@ -124,7 +147,15 @@ mod tests {
             .copied()
             .filter(|c| is_time_column(c))
             .collect();
-        assert_eq!(times, ["chain_wall_s", "chain_ms_per_iteration"]);
+        assert_eq!(
+            times,
+            [
+                "chain_wall_s",
+                "chain_ms_per_iteration",
+                "inference_batch1_us",
+                "inference_large_batch_us"
+            ]
+        );
         assert!(!is_time_column("cell") && !is_time_column("students.0.width"));
     }
 }

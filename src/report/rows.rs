@@ -2,10 +2,12 @@
 //! in the order of `sweep.json`'s cells and then the cell's students by name, with the
 //! resolved settings of its chain's `config.toml` (mask size and rate, training subset n,
 //! seed, the student's target, estimator U and widths) and the numbers of `metrics.json` and
-//! `eval/eval.json`. The cells whose chain is not finished are listed apart, with its state.
+//! `eval/eval.json`, and whether the student is on its chain's size-NLL Pareto fronts. The
+//! cells whose chain is not finished are listed apart, with its state.
 
-use super::chain::{Aurocs, ChainState, FinishedChain};
+use super::chain::{Aurocs, ChainState, FinishedChain, InferenceTimes, PrunedFrom};
 use super::folder::{SweepFolder, setting_text};
+use super::pareto::{Front, mark_fronts};
 use crate::config::{Arch, DatasetName, Estimator, Target};
 use crate::{Error, Result};
 
@@ -34,6 +36,17 @@ pub struct Row {
     pub estimator: Estimator,
     /// K1, K2.
     pub width: [f64; 2],
+    /// lambda of the student's group lasso (0 = none).
+    pub group_lasso: f64,
+    /// Units of each hidden layer at the end (after pruning, if pruned); empty when the run
+    /// did not record them.
+    pub hidden_widths: Vec<u64>,
+    /// The size before pruning, when the run pruned the student.
+    pub pruned_from: Option<PrunedFrom>,
+    /// The measured forward-pass time per example (machine-dependent).
+    pub inference: Option<InferenceTimes>,
+    /// Whether the student is on its chain's NLL-FLOPs and NLL-parameters Pareto fronts.
+    pub front: Front,
     pub teacher_nll: Option<f64>,
     pub teacher_acc: Option<f64>,
     pub student_nll: Option<f64>,
@@ -112,6 +125,7 @@ impl SweepRows {
                 rows.push(row(&base, run, student, chain_student)?);
             }
         }
+        mark_fronts(&mut rows);
         Ok(SweepRows {
             varied: folder.sweep.varied.clone(),
             rows,
@@ -180,6 +194,11 @@ fn row(base: &RowBase, run: &FinishedChain, student: &str, chain_student: &str) 
         target: sc.target,
         estimator: sc.estimator,
         width: sc.width,
+        group_lasso: sc.group_lasso,
+        hidden_widths: sm.hidden_widths.clone(),
+        pruned_from: sm.pruned,
+        inference: m.time.inference.get(chain_student).copied(),
+        front: Front::default(),
         teacher_nll: test.teacher_nll.or(m.teacher_nll),
         teacher_acc: test.teacher_acc.or(m.teacher_acc),
         student_nll: test.student_nll,
