@@ -77,7 +77,7 @@ pub struct Point {
     pub front: Front,
 }
 
-/// The Pareto figure of one chain: NLL against FLOPs and against parameters, log size axes;
+/// The Pareto figure of one chain: NLL against FLOPs and against parameters;
 /// pruned students filled, unpruned ones hollow, each front as a line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParetoFigure {
@@ -130,7 +130,7 @@ pub fn pareto_figures(rows: &[Row]) -> Vec<ParetoFigure> {
                 title: format!("Student size against test NLL (chain {chain})"),
                 caption: format!(
                     "The predictive students of chain `{chain}`: test NLL against FLOPs per \
-                     example (left) and parameters (right), log scales. Filled: pruned after \
+                     example (left) and parameters (right). Filled: pruned after \
                      distillation with a group lasso; hollow: not pruned. The line joins the \
                      Pareto front (no other student is both smaller and better)."
                 ),
@@ -140,17 +140,18 @@ pub fn pareto_figures(rows: &[Row]) -> Vec<ParetoFigure> {
         .collect()
 }
 
-/// A log axis range around `values` (a factor 1.3 of margin).
-fn log_span(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if lo.is_finite() {
-        lo / 1.3..hi * 1.3
-    } else {
-        1.0..10.0
+/// A linear axis range from 0 to 5% past the largest of `values`.
+fn size_span(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let hi = values.filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+    0.0..if hi > 0.0 { hi * 1.05 } else { 1.0 }
+}
+
+/// A size as the axis labels show it: `250k`, `1.2M`.
+fn size_label(v: f64) -> String {
+    match v.abs() {
+        a if a >= 1e6 => format!("{:.1}M", v / 1e6),
+        a if a >= 1e3 => format!("{:.0}k", v / 1e3),
+        _ => format!("{v:.0}"),
     }
 }
 
@@ -176,7 +177,7 @@ impl ParetoFigure {
         desc: &str,
         size: impl Fn(&Point) -> (f64, bool),
     ) -> DrawResult<DB> {
-        let x = log_span(self.points.iter().map(|p| size(p).0));
+        let x = size_span(self.points.iter().map(|p| size(p).0));
         let nlls: Vec<f64> = self.points.iter().map(|p| p.nll).collect();
         let (lo, hi) = nlls
             .iter()
@@ -193,10 +194,11 @@ impl ParetoFigure {
             .margin(14)
             .x_label_area_size(45)
             .y_label_area_size(60)
-            .build_cartesian_2d(x.log_scale(), y)?;
+            .build_cartesian_2d(x, y)?;
         chart
             .configure_mesh()
             .x_desc(desc)
+            .x_label_formatter(&|v| size_label(*v))
             .y_desc("test NLL")
             .label_style((SANS, 13))
             .axis_desc_style((SANS, 14))

@@ -134,6 +134,22 @@ impl SweepRows {
     }
 }
 
+impl SweepRows {
+    /// The rows without the students of an architecture search (those under a group lasso
+    /// or pruned), for the paper's tables and heatmaps of Experiment 2.
+    pub fn without_searched(&self) -> SweepRows {
+        SweepRows {
+            rows: self
+                .rows
+                .iter()
+                .filter(|r| r.group_lasso == 0.0 && r.pruned_from.is_none())
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+}
+
 /// What the rows of one cell share.
 struct RowBase<'a> {
     cell: &'a str,
