@@ -9,7 +9,10 @@ mod overrides;
 mod schema;
 mod validate;
 
-pub use choices::{Arch, DatasetInfo, DatasetName, Estimator, ImageShape, Loss, OodScore, Target};
+pub use choices::{
+    Arch, DatasetInfo, DatasetName, Estimator, ImageShape, Loss, OodScore, SamplerKind,
+    StepSchedule, Target,
+};
 pub use file::DEFAULT_CONFIG_TOML;
 pub use schema::{
     DataConfig, EvalConfig, OutputConfig, PoolConfig, RunConfig, SamplerConfig, ScheduleConfig,
