@@ -142,12 +142,6 @@ impl Default for TeacherConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SamplerConfig {
-    /// The update rule: `sgld` (Eq. 7: theta <- theta - eta/2 grad U + sqrt(eta) xi),
-    /// `sghmc` (SGD with momentum plus noise: theta <- theta + v after
-    /// v <- (1 - alpha) v - eta grad U + sqrt(2 alpha eta) xi), `psgld` (SGLD preconditioned
-    /// by RMSprop: theta <- theta - eta/2 G grad U + sqrt(eta G) xi) or `cyclical` (cSGLD:
-    /// SGLD on the cyclical schedule). Default `sgld`.
-    pub kind: SamplerKind,
     /// eta: the step size, > 0; with a schedule other than `constant`, eta_0, the first step's.
     /// Default 4e-6 (the paper's MNIST value for SGLD; 2e-6 for CIFAR-10). The samplers scale
     /// eta differently: SGHMC's eta multiplies grad U once per step into the momentum, which
@@ -158,6 +152,12 @@ pub struct SamplerConfig {
     pub prior_precision: f64,
     /// M: teacher minibatch size, > 0 and at most the training subset size. Default 100.
     pub batch_size: usize,
+    /// The update rule: `sgld` (Eq. 7: theta <- theta - eta/2 grad U + sqrt(eta) xi),
+    /// `sghmc` (SGD with momentum plus noise: theta <- theta + v after
+    /// v <- (1 - alpha) v - eta grad U + sqrt(2 alpha eta) xi), `psgld` (SGLD preconditioned
+    /// by RMSprop: theta <- theta - eta/2 G grad U + sqrt(eta G) xi) or `cyclical` (cSGLD:
+    /// SGLD on the cyclical schedule). Default `sgld`.
+    pub kind: SamplerKind,
     /// The step-size schedule eta_t: `constant` (eta_t = eta), `polynomial`
     /// (eta_t = a (b + t)^-gamma with a = eta b^gamma, so that eta_0 = eta; Welling & Teh 2011),
     /// `cyclical` (cSG-MCMC's cosine cycles, Zhang et al. 2020: `cycles` cycles over the run's
