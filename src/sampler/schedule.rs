@@ -2,8 +2,9 @@
 //! factor s(t) of the base step size eta (`sampler.step_size`), with s(0) = 1:
 //!
 //! - constant: s(t) = 1, the paper's (Eq. 7 at a fixed eta);
-//! - polynomial: eta_t = a (b + t)^-gamma (Welling & Teh 2011, Eq. 3's conditions for
-//!   gamma in (0.5, 1]), with a = eta b^gamma so that eta_0 = eta: s(t) = (b / (b + t))^gamma;
+//! - polynomial: eta_t = a (b + t)^-gamma (Welling & Teh 2011, whose conditions
+//!   sum eta_t = infinity, sum eta_t^2 < infinity hold for gamma in (0.5, 1]), with
+//!   a = eta b^gamma so that eta_0 = eta: s(t) = (b / (b + t))^gamma;
 //! - cyclical: the cosine cycles of cSG-MCMC (Zhang, Li, Zhang, Chen & Wilson 2020, Eq. 1):
 //!   the run's T iterations are M cycles of L = ceil(T / M) steps, and
 //!   s(t) = (cos(pi r) + 1) / 2 with r = (t mod L) / L in [0, 1). Steps with r < beta (the
