@@ -170,8 +170,8 @@ pub struct SamplerConfig {
     #[serde(with = "empty_as_none")]
     pub schedule: Option<StepSchedule>,
     /// alpha: SGHMC's friction, in (0, 1]: the share of the momentum lost each step (Chen et
-    /// al.'s alpha = eta C / M with the "SGD with momentum" parametrisation of their Eq. 15,
-    /// whose mass M is folded into eta and alpha; momentum 1 - alpha), and the scale of the
+    /// al.'s alpha = epsilon C / M in their "SGD with momentum" form, where the mass M is
+    /// folded into alpha and eta = epsilon^2 / M; momentum 1 - alpha), and the scale of the
     /// injected noise, sqrt(2 alpha eta); the gradient-noise estimate beta_hat is 0.
     /// alpha = 1 is SGLD at step 2 eta. Default 0.1.
     pub friction: f64,

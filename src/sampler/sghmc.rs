@@ -1,5 +1,5 @@
 //! Stochastic gradient Hamiltonian Monte Carlo (Chen, Fox & Guestrin 2014), in the "SGD with
-//! momentum" parametrisation of their Eq. 15, with the noise estimate beta_hat = 0:
+//! momentum" parametrisation the paper gives for it, with the noise estimate beta_hat = 0:
 //!
 //! v <- (1 - alpha) v - eta_t (N g_bar + tau theta) + sqrt(2 alpha eta_t) xi,
 //! theta <- theta + v,                                          xi ~ N(0, I),
@@ -8,7 +8,7 @@
 //! `sampler.friction`; the momentum term is 1 - alpha) for Hamiltonian step epsilon, mass M
 //! and friction C: the mass is folded into eta and alpha, and v = epsilon r / M is the scaled
 //! momentum. The gradient is taken at the current theta and theta moves with the new v, which
-//! is Chen et al.'s Algorithm 2 (theta_i = theta_{i-1} + v_{i-1}, then v_i from the gradient at
+//! is Chen et al.'s SGHMC loop (theta_i = theta_{i-1} + v_{i-1}, then v_i from the gradient at
 //! theta_i) read from one gradient to the next. v starts at 0. With beta_hat = 0 the
 //! minibatch noise in eta N g_bar (variance O(eta^2)) is left uncorrected beside the injected
 //! 2 alpha eta: a bias of relative order eta N^2 Var(g_bar) / (2 alpha), small at small eta.
