@@ -6,12 +6,13 @@
 //! epistemic uncertainty.
 //!
 //! The folders follow the paper: `data` (datasets, occlusion, the distillation pool D'),
-//! `nn` (the small NN engine), `model` (teacher and student architectures), `optim` (the students'
-//! optimisers), `sampler` (SGLD), `expectation` (the targets g and the estimators U_s, U_o),
-//! `distill` (Algorithm 1), `infer` (the distilled students, for prediction), `eval`
-//! (uncertainty, OOD, ranking, calibration), `sweep` and `report` (the experiment grids and their
-//! tables), `demo` (a no-data run on two moons and its uncertainty maps), `config` (a run's
-//! settings) and `base` (errors, files, state, random streams, SIMD) under all of them; the
+//! `nn` (the small NN engine), `model` (teacher and student architectures), `optim` (the
+//! students' optimisers), `sampler` (the teacher's SGLD, and SGHMC, pSGLD, cyclical step
+//! sizes), `expectation` (the targets g and the estimators U_s, U_o), `distill`
+//! (Algorithm 1), `infer` (the distilled students, for prediction), `eval` (uncertainty, OOD,
+//! ranking, calibration), `sweep` and `report` (the experiment grids and their tables), `demo`
+//! (a no-data run on two moons and its uncertainty maps), `config` (a run's settings) and
+//! `base` (errors, files, state, random streams, SIMD) under all of them; the
 //! README's "Module graph" says which may use which.
 
 pub mod base;

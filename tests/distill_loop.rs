@@ -90,6 +90,38 @@ fn students_step_exactly_at_t_above_burn_in_with_t_mod_h_zero() {
 }
 
 #[test]
+fn a_cyclical_schedule_distils_and_ensembles_in_its_sampling_phases_only() {
+    // T = 50, B = 10, 5 cycles of 10 steps, the first half of each exploring: the samples of
+    // t mod 10 in 5..10 are used. H = 1: t in 15..20, 25..30, 35..40, 45..50, 20 steps.
+    // H = 7: {14, 21, 28, 35, 42, 49} of which 28, 35 and 49 sample, 3 steps. The ensemble
+    // (eval.every = 5, t > 10): 15, 25, 35, 45, 4 samples (20, 30, 40 explore).
+    let data = synthetic_run_data();
+    for kind in ["cyclical", "sghmc"] {
+        let kind_set = format!("sampler.kind={kind}");
+        let cfg = small_config(&[
+            &kind_set,
+            "sampler.schedule=cyclical",
+            "sampler.cycles=5",
+            "sampler.exploration=0.5",
+            "students.0.thinning=7",
+            "students.1.thinning=1",
+        ]);
+        let (json, _dir) = run(&cfg, &data);
+        assert_eq!(json["students"]["predictive"]["steps"], 3, "{kind}");
+        assert_eq!(json["students"]["entropy"]["steps"], 20, "{kind}");
+        assert_eq!(json["ensemble_samples"], 4, "{kind}");
+    }
+    // The same run on the constant schedule uses every sample after burn-in: 6, 39 and 7.
+    let (json, _dir) = run(
+        &small_config(&["students.0.thinning=7", "students.1.thinning=1"]),
+        &data,
+    );
+    assert_eq!(json["students"]["predictive"]["steps"], 6);
+    assert_eq!(json["students"]["entropy"]["steps"], 39);
+    assert_eq!(json["ensemble_samples"], 7);
+}
+
+#[test]
 fn same_config_and_seed_give_identical_metrics_and_weights() {
     let data = synthetic_run_data();
     let cfg = small_config(&["students.0.thinning=2", "students.1.thinning=3"]);

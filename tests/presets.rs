@@ -1,7 +1,7 @@
 //! The presets in `configs/` load, validate, and carry the paper's settings (appendix A.1-A.2
 //! as summarised in PAPER.md: eta, tau, M, B, H, Adam's rate, dropout, input noise).
 
-use gped::config::{Arch, Estimator, RunConfig, Target};
+use gped::config::{Arch, Estimator, RunConfig, SamplerKind, StepSchedule, Target};
 use std::path::Path;
 
 fn load(name: &str) -> RunConfig {
@@ -50,6 +50,11 @@ fn paper_presets_carry_the_papers_settings() {
     ] {
         let c = load(file);
         assert_eq!(c.teacher.arch, arch, "{file}");
+        assert_eq!(
+            (c.sampler.kind, c.sampler.step_schedule()),
+            (SamplerKind::Sgld, StepSchedule::Constant),
+            "{file}: the paper samples with SGLD at a constant step size"
+        );
         assert_eq!(
             (
                 c.sampler.step_size,

@@ -245,6 +245,36 @@ fn a_pruned_run_stopped_before_at_and_after_pruning_resumes_exactly() {
 }
 
 #[test]
+fn other_samplers_stopped_and_resumed_equal_their_uninterrupted_runs() {
+    // The samplers' own state (SGHMC's momentum, pSGLD's average) goes through the checkpoint,
+    // and the cyclical schedule's phases (4 cycles of 75 steps, the last 15 of each
+    // collected) decide the same after a resume.
+    let data = data();
+    for overrides in [
+        &[
+            "sampler.kind=sghmc",
+            "sampler.step_size=2e-7",
+            "sampler.schedule=cyclical",
+        ][..],
+        &["sampler.kind=psgld", "sampler.step_size=1e-9"][..],
+    ] {
+        let k = random_iteration(1, 300);
+        let context = format!("{overrides:?} stopped after iteration {k} (GPED_RESUME_AT={k})");
+        let cfg = config(overrides);
+        let tmp = tempfile::tempdir().unwrap();
+        let (whole, dir) = (tmp.path().join("whole"), tmp.path().join("run"));
+        run_lib(&cfg, data, &whole, &Control::default(), None).unwrap();
+        match run_lib(&cfg, data, &dir, &Control::stop_after(k), None) {
+            Err(Error::Interrupted { iteration, .. }) => assert_eq!(iteration, k, "{context}"),
+            other => panic!("{context}: expected an interruption, got {other:?}"),
+        }
+        let ck = Checkpoint::read(&Checkpoint::path_in(&dir)).unwrap();
+        run_lib(&cfg, data, &dir, &Control::default(), Some(&ck)).unwrap();
+        assert_same_outputs(&whole, &dir, &context);
+    }
+}
+
+#[test]
 fn crash_after_a_periodic_checkpoint_resumes_from_it_exactly() {
     let data = data();
     // Checkpoints every 70 iterations; the "crash" writes nothing more. How often checkpoints

@@ -1,8 +1,8 @@
-//! The named choices of a run configuration (dataset, teacher architecture, posterior
-//! expectation g, estimator U, distillation loss l) and the facts about them that validation
-//! needs: each dataset's size and image shape, each architecture's input shape and hidden
-//! widths, and which losses suit which target. The data and model modules own the real
-//! datasets and networks; this is the small table they must agree with.
+//! The named choices of a run configuration (dataset, teacher architecture, sampler and its
+//! step-size schedule, posterior expectation g, estimator U, distillation loss l) and the facts
+//! about them that validation needs: each dataset's size and image shape, each architecture's
+//! input shape and hidden widths, and which losses suit which target. The data and model
+//! modules own the real datasets and networks; this is the small table they must agree with.
 
 use serde::{Deserialize, Serialize};
 
@@ -169,6 +169,83 @@ impl Arch {
     }
 }
 
+/// The teacher's sampler (`sampler.kind`): how theta moves from one sample to the next given
+/// the minibatch gradient (`sampler` has the updates).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SamplerKind {
+    /// Stochastic gradient Langevin dynamics (Welling & Teh 2011), the paper's Eq. 7.
+    #[default]
+    Sgld,
+    /// Stochastic gradient Hamiltonian Monte Carlo (Chen, Fox & Guestrin 2014): SGLD with a
+    /// momentum and friction.
+    Sghmc,
+    /// Preconditioned SGLD (Li, Chen, Carlson & Carin 2016): SGLD with an RMSprop diagonal
+    /// preconditioner.
+    Psgld,
+    /// Cyclical SGLD, cSGLD (Zhang, Li, Zhang, Chen & Wilson 2020): SGLD on the cyclical
+    /// step-size schedule, whose samples are taken in each cycle's sampling phase only.
+    Cyclical,
+}
+
+impl SamplerKind {
+    /// The name as written in a config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SamplerKind::Sgld => "sgld",
+            SamplerKind::Sghmc => "sghmc",
+            SamplerKind::Psgld => "psgld",
+            SamplerKind::Cyclical => "cyclical",
+        }
+    }
+
+    /// The step-size schedule of the kind when `sampler.schedule` is left empty: cyclical for
+    /// `cyclical`, constant for the others.
+    pub fn own_schedule(self) -> StepSchedule {
+        match self {
+            SamplerKind::Cyclical => StepSchedule::Cyclical,
+            _ => StepSchedule::Constant,
+        }
+    }
+}
+
+impl std::fmt::Display for SamplerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The step-size schedule eta_t of the teacher's sampler (`sampler.schedule`); any sampler
+/// runs on any schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepSchedule {
+    /// eta_t = eta (the paper's).
+    Constant,
+    /// eta_t = a (b + t)^-gamma (Welling & Teh 2011), with a such that eta_0 = eta.
+    Polynomial,
+    /// The cosine cycles of cSG-MCMC (Zhang et al. 2020), each an exploration phase (no noise)
+    /// then a sampling phase.
+    Cyclical,
+}
+
+impl StepSchedule {
+    /// The name as written in a config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepSchedule::Constant => "constant",
+            StepSchedule::Polynomial => "polynomial",
+            StepSchedule::Cyclical => "cyclical",
+        }
+    }
+}
+
+impl std::fmt::Display for StepSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The posterior expectation g(y, x, theta) a student learns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -301,6 +378,21 @@ mod tests {
             Loss::L1,
         ] {
             assert_eq!(serde_name(l), l.as_str());
+        }
+        for k in [
+            SamplerKind::Sgld,
+            SamplerKind::Sghmc,
+            SamplerKind::Psgld,
+            SamplerKind::Cyclical,
+        ] {
+            assert_eq!(serde_name(k), k.as_str());
+        }
+        for s in [
+            StepSchedule::Constant,
+            StepSchedule::Polynomial,
+            StepSchedule::Cyclical,
+        ] {
+            assert_eq!(serde_name(s), s.as_str());
         }
     }
 

@@ -10,7 +10,10 @@ mod prune;
 mod schema;
 mod validate;
 
-pub use choices::{Arch, DatasetInfo, DatasetName, Estimator, ImageShape, Loss, OodScore, Target};
+pub use choices::{
+    Arch, DatasetInfo, DatasetName, Estimator, ImageShape, Loss, OodScore, SamplerKind,
+    StepSchedule, Target,
+};
 pub use file::DEFAULT_CONFIG_TOML;
 pub use prune::PruneConfig;
 pub use schema::{

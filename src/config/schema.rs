@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::choices::{Arch, DatasetName, Estimator, Loss, OodScore, Target};
+use super::choices::{
+    Arch, DatasetName, Estimator, Loss, OodScore, SamplerKind, StepSchedule, Target,
+};
 use super::prune::PruneConfig;
 
 /// Everything a run needs, as read from a TOML file.
@@ -22,7 +24,7 @@ pub struct RunConfig {
     pub data: DataConfig,
     /// The teacher network.
     pub teacher: TeacherConfig,
-    /// The SGLD sampler of the teacher's posterior (Eq. 7).
+    /// The sampler of the teacher's posterior (SGLD, Eq. 7, by default) and its step sizes.
     pub sampler: SamplerConfig,
     /// Iteration count T and burn-in B.
     pub schedule: ScheduleConfig,
@@ -136,25 +138,91 @@ impl Default for TeacherConfig {
     }
 }
 
-/// `[sampler]`: SGLD, Eq. 7, with a spherical Gaussian prior of precision tau.
+/// `[sampler]`: the sampler of the teacher's posterior, with a spherical Gaussian prior of
+/// precision tau. Every sampler follows the gradient of the potential
+/// U(theta) = -log p(D | theta) - log p(theta), estimated on a minibatch as N g_bar + tau theta
+/// (g_bar: the minibatch's mean NLL gradient, N: the teacher's training-set size n), with the
+/// step size eta_t of `schedule`. The paper's sampler is SGLD at a constant step size (Eq. 7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SamplerConfig {
-    /// eta: the fixed step size, > 0. Default 4e-6 (the paper's MNIST value; 2e-6 for CIFAR-10).
+    /// eta: the step size, > 0; with a schedule other than `constant`, eta_0, the first step's.
+    /// Default 4e-6 (the paper's MNIST value for SGLD; 2e-6 for CIFAR-10). The samplers scale
+    /// eta differently: SGHMC's eta multiplies grad U once per step into the momentum, which
+    /// carries it over about 1/alpha steps, so eta = eta_SGLD alpha / 2 moves theta as fast;
+    /// pSGLD's eta is multiplied by G = 1 / (rms_epsilon + sqrt(V)), about 1/|g_bar|.
     pub step_size: f64,
     /// tau: the prior precision, >= 0. Default 10.
     pub prior_precision: f64,
     /// M: teacher minibatch size, > 0 and at most the training subset size. Default 100.
     pub batch_size: usize,
+    /// The update rule: `sgld` (Eq. 7: theta <- theta - eta/2 grad U + sqrt(eta) xi),
+    /// `sghmc` (SGD with momentum plus noise: theta <- theta + v after
+    /// v <- (1 - alpha) v - eta grad U + sqrt(2 alpha eta) xi), `psgld` (SGLD preconditioned
+    /// by RMSprop: theta <- theta - eta/2 G grad U + sqrt(eta G) xi) or `cyclical` (cSGLD:
+    /// SGLD on the cyclical schedule). Default `sgld`.
+    pub kind: SamplerKind,
+    /// The step-size schedule eta_t: `constant` (eta_t = eta), `polynomial`
+    /// (eta_t = a (b + t)^-gamma with a = eta b^gamma, so that eta_0 = eta; Welling & Teh 2011),
+    /// `cyclical` (cSG-MCMC's cosine cycles, Zhang et al. 2020: `cycles` cycles over the run's
+    /// T iterations, eta_t = eta/2 (cos(pi (t mod L) / L) + 1) with L = ceil(T / cycles); the
+    /// first `exploration` of each cycle drops the noise (SGD, or SGD with momentum for SGHMC)
+    /// and its samples are not used; students and the test-set ensemble take samples from the
+    /// rest). Any kind runs on any schedule (`sghmc` on `cyclical` is cSGHMC); "" = the kind's
+    /// own: `cyclical` for `kind = "cyclical"` (which takes no other), `constant` for the
+    /// others. Default "".
+    #[serde(with = "empty_as_none")]
+    pub schedule: Option<StepSchedule>,
+    /// alpha: SGHMC's friction, in (0, 1]: the share of the momentum lost each step (Chen et
+    /// al.'s alpha = epsilon C / M in their "SGD with momentum" form, where the mass M is
+    /// folded into alpha and eta = epsilon^2 / M; momentum 1 - alpha), and the scale of the
+    /// injected noise, sqrt(2 alpha eta); the gradient-noise estimate beta_hat is 0.
+    /// alpha = 1 is SGLD at step 2 eta. Default 0.1.
+    pub friction: f64,
+    /// a: pSGLD's RMSprop decay, in [0, 1): V <- a V + (1 - a) g_bar^2 (V starts at 0).
+    /// Default 0.99 (Li et al. 2016). pSGLD drops Li et al.'s Gamma term, which is sound only
+    /// when V averages over many of the chain's autocorrelation times: on a 2-D regression
+    /// (the tests') 0.99 inflates the posterior variances by 20-30%, 0.99999 does not.
+    pub rms_decay: f64,
+    /// lambda: pSGLD's regulariser in G = 1 / (lambda + sqrt(V)), > 0. Default 1e-5
+    /// (Li et al. 2016).
+    pub rms_epsilon: f64,
+    /// b of the polynomial schedule, > 0. Default 1000.
+    pub decay_b: f64,
+    /// gamma of the polynomial schedule, in (0, 1]; (0.5, 1] meets Welling & Teh's
+    /// conditions (sum eta_t = infinity, sum eta_t^2 < infinity). Default 0.55.
+    pub decay_gamma: f64,
+    /// M: cycles of the cyclical schedule over the run's T iterations, >= 1 and <= T.
+    /// Default 4.
+    pub cycles: u64,
+    /// beta: the share of each cycle of the cyclical schedule that explores (no noise, no
+    /// samples taken), in [0, 1); each cycle must keep a sampling step. Default 0.8.
+    pub exploration: f64,
 }
 
 impl Default for SamplerConfig {
     fn default() -> Self {
         SamplerConfig {
+            kind: SamplerKind::Sgld,
             step_size: 4e-6,
             prior_precision: 10.0,
             batch_size: 100,
+            schedule: None,
+            friction: 0.1,
+            rms_decay: 0.99,
+            rms_epsilon: 1e-5,
+            decay_b: 1000.0,
+            decay_gamma: 0.55,
+            cycles: 4,
+            exploration: 0.8,
         }
+    }
+}
+
+impl SamplerConfig {
+    /// The schedule the sampler runs: `schedule`, or the kind's own when it is empty.
+    pub fn step_schedule(&self) -> StepSchedule {
+        self.schedule.unwrap_or(self.kind.own_schedule())
     }
 }
 
@@ -351,28 +419,29 @@ fn exactly_two<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 2], D::Er
     })
 }
 
-/// Serde for an optional dataset name written as "" when absent (TOML has no null).
+/// Serde for an optional choice (a dataset name, a schedule) written as "" when absent (TOML
+/// has no null).
 mod empty_as_none {
-    use serde::de::IntoDeserializer;
     use serde::de::value::StrDeserializer;
+    use serde::de::{DeserializeOwned, IntoDeserializer};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::DatasetName;
-
-    pub fn serialize<S: Serializer>(v: &Option<DatasetName>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<T: Serialize, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
         match v {
             Some(name) => name.serialize(s),
             None => s.serialize_str(""),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DatasetName>, D::Error> {
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
         let text = String::deserialize(d)?;
         if text.is_empty() {
             return Ok(None);
         }
         let name: StrDeserializer<'_, D::Error> = text.as_str().into_deserializer();
-        DatasetName::deserialize(name).map(Some)
+        T::deserialize(name).map(Some)
     }
 }
 
@@ -392,6 +461,8 @@ mod tests {
         assert_eq!(c.sampler.step_size, 4e-6);
         assert_eq!(c.sampler.prior_precision, 10.0);
         assert_eq!(c.sampler.batch_size, 100);
+        assert_eq!(c.sampler.kind, SamplerKind::Sgld);
+        assert_eq!(c.sampler.step_schedule(), StepSchedule::Constant);
         assert_eq!(
             (c.schedule.iterations, c.schedule.burn_in),
             (1_000_000, 1000)

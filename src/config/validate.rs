@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::ops::Deref;
 
-use super::choices::{DatasetInfo, OodScore, Target};
+use super::choices::{DatasetInfo, OodScore, SamplerKind, StepSchedule, Target};
 use super::prune::check_prune;
 use super::schema::{RunConfig, StudentConfig};
 use crate::{Error, Result};
@@ -245,7 +245,81 @@ fn check_teacher_and_sampler(c: &RunConfig) -> Result<()> {
         s.batch_size,
         effective_subset(c),
         "the teacher's training set size n",
-    )
+    )?;
+    check_sampler_settings(c)
+}
+
+/// The settings of the other samplers and schedules, each checked whatever the kind and the
+/// schedule (a bad value is an error even where unused), and the rules that tie them together.
+fn check_sampler_settings(c: &RunConfig) -> Result<()> {
+    let s = &c.sampler;
+    in_range(
+        "sampler.friction",
+        s.friction,
+        |v| v > 0.0 && v <= 1.0,
+        "(0, 1]",
+    )?;
+    in_range(
+        "sampler.rms_decay",
+        s.rms_decay,
+        |v| (0.0..1.0).contains(&v),
+        "[0, 1)",
+    )?;
+    positive("sampler.rms_epsilon", s.rms_epsilon)?;
+    positive("sampler.decay_b", s.decay_b)?;
+    in_range(
+        "sampler.decay_gamma",
+        s.decay_gamma,
+        |v| v > 0.0 && v <= 1.0,
+        "(0, 1]",
+    )?;
+    positive_int("sampler.cycles", s.cycles)?;
+    in_range(
+        "sampler.exploration",
+        s.exploration,
+        |v| (0.0..1.0).contains(&v),
+        "[0, 1)",
+    )?;
+    if let Some(schedule) = s.schedule
+        && s.kind == SamplerKind::Cyclical
+        && schedule != StepSchedule::Cyclical
+    {
+        return Err(Error::config(
+            "sampler.schedule",
+            format!(
+                "kind = \"cyclical\" (cSGLD) runs the cyclical schedule: must be \"cyclical\" or \
+                 \"\", found \"{schedule}\" (SGLD on another schedule is kind = \"sgld\")"
+            ),
+        ));
+    }
+    if s.step_schedule() != StepSchedule::Cyclical {
+        return Ok(());
+    }
+    let iterations = c.schedule.iterations;
+    if s.cycles > iterations {
+        return Err(Error::config(
+            "sampler.cycles",
+            format!(
+                "must be <= schedule.iterations ({iterations}) for the cyclical schedule, found {}",
+                s.cycles
+            ),
+        ));
+    }
+    // The last step of a cycle of L = ceil(T / M) steps is at (L - 1) / L of it.
+    let cycle = iterations.div_ceil(s.cycles);
+    if (cycle - 1) as f64 / (cycle as f64) < s.exploration {
+        return Err(Error::config(
+            "sampler.exploration",
+            format!(
+                "leaves no sampling step in the cycles of {cycle} iterations \
+                 (schedule.iterations {iterations} / sampler.cycles {}): must be <= {:?}, found {:?}",
+                s.cycles,
+                (cycle - 1) as f64 / cycle as f64,
+                s.exploration
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_students(c: &RunConfig) -> Result<()> {
@@ -357,6 +431,17 @@ fn check_width(key: &str, s: &StudentConfig, c: &RunConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn in_range(key: &str, v: f64, ok: impl Fn(f64) -> bool, range: &str) -> Result<()> {
+    if ok(v) {
+        Ok(())
+    } else {
+        Err(Error::config(
+            key,
+            format!("must be in {range}, found {v:?}"),
+        ))
+    }
 }
 
 fn positive(key: &str, v: f64) -> Result<()> {
@@ -483,6 +568,108 @@ mod tests {
             },
             "sampler.batch_size",
             "(50), found 100",
+        );
+    }
+
+    #[test]
+    fn other_samplers_and_schedules_ranges() {
+        for bad in [0.0, -0.1, 1.5, f64::NAN] {
+            assert_invalid(|c| c.sampler.friction = bad, "sampler.friction", "(0, 1]");
+        }
+        for bad in [1.0, -0.01, f64::INFINITY] {
+            assert_invalid(|c| c.sampler.rms_decay = bad, "sampler.rms_decay", "[0, 1)");
+        }
+        assert_invalid(
+            |c| c.sampler.rms_epsilon = 0.0,
+            "sampler.rms_epsilon",
+            "> 0, found 0.0",
+        );
+        assert_invalid(|c| c.sampler.decay_b = -1.0, "sampler.decay_b", "> 0");
+        for bad in [0.0, 1.01] {
+            assert_invalid(
+                |c| c.sampler.decay_gamma = bad,
+                "sampler.decay_gamma",
+                "(0, 1]",
+            );
+        }
+        assert_invalid(|c| c.sampler.cycles = 0, "sampler.cycles", "> 0");
+        assert_invalid(
+            |c| c.sampler.exploration = 1.0,
+            "sampler.exploration",
+            "[0, 1), found 1.0",
+        );
+        // Ranges are checked whatever the kind: a bad value is an error even where unused.
+        assert_invalid(
+            |c| {
+                c.sampler.kind = SamplerKind::Psgld;
+                c.sampler.friction = 2.0;
+            },
+            "sampler.friction",
+            "found 2.0",
+        );
+        // Any kind runs on any schedule.
+        for kind in [SamplerKind::Sgld, SamplerKind::Sghmc, SamplerKind::Psgld] {
+            for schedule in [
+                None,
+                Some(StepSchedule::Constant),
+                Some(StepSchedule::Polynomial),
+                Some(StepSchedule::Cyclical),
+            ] {
+                let mut c = RunConfig::default();
+                c.sampler.kind = kind;
+                c.sampler.schedule = schedule;
+                assert!(c.validate().is_ok(), "{kind} on {schedule:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn cyclical_rules() {
+        // kind = "cyclical" is cSGLD: its own schedule, or "cyclical" said explicitly.
+        let mut c = RunConfig::default();
+        c.sampler.kind = SamplerKind::Cyclical;
+        assert_eq!(c.sampler.step_schedule(), StepSchedule::Cyclical);
+        assert!(c.validate().is_ok());
+        c.sampler.schedule = Some(StepSchedule::Cyclical);
+        assert!(c.validate().is_ok());
+        for other in [StepSchedule::Constant, StepSchedule::Polynomial] {
+            assert_invalid(
+                |c| {
+                    c.sampler.kind = SamplerKind::Cyclical;
+                    c.sampler.schedule = Some(other);
+                },
+                "sampler.schedule",
+                &format!("found \"{other}\""),
+            );
+        }
+        // M cycles need M iterations; a schedule that is not cyclical does not read them.
+        assert_invalid(
+            |c| {
+                c.sampler.kind = SamplerKind::Cyclical;
+                c.schedule.iterations = 3;
+                c.schedule.burn_in = 0;
+            },
+            "sampler.cycles",
+            "<= schedule.iterations (3) for the cyclical schedule, found 4",
+        );
+        let mut c = RunConfig::default();
+        c.schedule.iterations = 3;
+        c.schedule.burn_in = 0;
+        assert!(c.validate().is_ok());
+        // T = 20, M = 4: cycles of 5 steps, whose last is at 4/5 of its cycle.
+        let cyclical = |c: &mut RunConfig, exploration: f64| {
+            c.sampler.schedule = Some(StepSchedule::Cyclical);
+            c.schedule.iterations = 20;
+            c.schedule.burn_in = 0;
+            c.sampler.exploration = exploration;
+        };
+        let mut c = RunConfig::default();
+        cyclical(&mut c, 0.8);
+        assert!(c.validate().is_ok());
+        assert_invalid(
+            |c| cyclical(c, 0.81),
+            "sampler.exploration",
+            "no sampling step in the cycles of 5 iterations",
         );
     }
 

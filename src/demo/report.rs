@@ -158,8 +158,13 @@ impl DemoReport<'_> {
         )?;
         writeln!(
             md,
-            "| SGLD | step size eta = {}, prior precision tau = {}, minibatch M = {} |",
-            cfg.sampler.step_size, cfg.sampler.prior_precision, cfg.sampler.batch_size
+            "| sampler | `{}` on the `{}` schedule, step size eta = {}, prior precision tau = {}, \
+             minibatch M = {} |",
+            cfg.sampler.kind,
+            cfg.sampler.step_schedule(),
+            cfg.sampler.step_size,
+            cfg.sampler.prior_precision,
+            cfg.sampler.batch_size
         )?;
         writeln!(
             md,

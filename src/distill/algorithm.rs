@@ -4,12 +4,16 @@
 //! for t = 0..T:
 //!     sample minibatch S from D, |S| = M
 //!     theta <- theta - eta/2 (N g_bar + tau theta) + sqrt(eta) xi          # SGLD, Eq. 7
-//!     for each student with t > B and t mod H = 0:
+//!     for each student with t > B and t mod H = 0 (and theta_t collected):
 //!         sample S' from D', |S'| = M' (+ input noise)
 //!         g_hat_i <- U(g_hat_i, theta, m_i) for i in S'                   # U_s or U_o
 //!         phi <- Adam step on sum_i l(g_hat_i, f(x_i|phi))                 # Eq. 8
-//!     after burn-in, every `eval.every` steps: add p(y|x,theta_t) on the test set to the ensemble
+//!     after burn-in, every `eval.every` steps (theta_t collected): add p(y|x,theta_t) on the
+//!         test set to the ensemble
 //! ```
+//! The sampler is SGLD in the paper; `sampler.kind` may choose another (`sampler`). A sampler
+//! collects every sample but on a cyclical schedule, whose exploration phases' samples are
+//! neither distilled nor ensembled.
 //! Students due at the same step share one distillation batch S' and one teacher pass on it.
 //! Their step is deferred to run beside the teacher's next SGLD step, with the same result as
 //! running it at once: `pipeline` says how. What is written between and after the iterations
@@ -73,10 +77,10 @@ fn run_in_pool(
     let pool_seed = seeds::derive(cfg.seed, "pool");
 
     for t in state.next..t_max {
-        // Sample minibatch S from D, |S| = M; one SGLD step (Eq. 7). Beside it, the students
-        // take their step staged at t - 1 (`pipeline`).
+        // Sample minibatch S from D, |S| = M; one sampler step (SGLD: Eq. 7). Beside it, the
+        // students take their step staged at t - 1 (`pipeline`).
         state.minibatches.next_batch(&mut s_indices);
-        let nll = pipeline::sgld_step(
+        let nll = pipeline::sampler_step(
             &mut state.teacher,
             &mut state.distiller,
             &data.train,
@@ -86,10 +90,12 @@ fn run_in_pool(
         )?;
         state.nll_window = (state.nll_window.0 + nll as f64, state.nll_window.1 + 1);
 
-        // If t > B and t mod H = 0: sample S' from D' and record g(x_i, theta_t) for the due
+        // If t > B and t mod H = 0, and theta_t is a sample to use (not in a cyclical
+        // schedule's exploration): sample S' from D' and record g(x_i, theta_t) for the due
         // students (Eq. 8's targets). U_s or U_o and the optimiser step are the students' own
-        // step on this staged batch, taken beside the next SGLD step.
-        if state.distiller.any_due(t) {
+        // step on this staged batch, taken beside the next sampler step.
+        let collecting = state.teacher.collecting(t);
+        if collecting && state.distiller.any_due(t) {
             let clock = Instant::now();
             state
                 .distiller
@@ -97,10 +103,11 @@ fn run_in_pool(
             state.time.student_step_s += clock.elapsed().as_secs_f64();
         }
 
-        // After burn-in, every `eval.every` steps (and at the end if no sample was taken):
-        // add the current sample's predictions to the test-set ensembles.
+        // After burn-in, every `eval.every` steps if theta_t is a sample to use (and at the end
+        // if no sample was taken): add the current sample's predictions to the test-set
+        // ensembles.
         let last = t + 1 == t_max;
-        if (t > burn_in && t.is_multiple_of(cfg.eval.every))
+        if (t > burn_in && collecting && t.is_multiple_of(cfg.eval.every))
             || (last && state.ensemble.samples() == 0)
         {
             let clock = Instant::now();

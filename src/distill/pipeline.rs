@@ -2,17 +2,17 @@
 //! decided by the schedule alone (never by timing or thread count), so a resumed run decides
 //! the same:
 //!
-//! - The deferred student step. At a step t with t > B and t mod H = 0 the loop only *stages*
-//!   the distillation batch: S' and the teacher's values at theta_t on it
-//!   (`Distiller::stage`). The students' optimiser step on it reads nothing else, so it runs
-//!   during iteration t + 1, beside the teacher's SGLD step ([`sgld_step`]); the result is the
-//!   one of running it at t. Before anything reads the students (a log line's test metrics, a
-//!   checkpoint, the end of the run) the loop takes a staged step at once
-//!   (`Distiller::step_staged`).
-//! - The teacher's gradient in halves. Unless exactly one student steps beside the SGLD step,
-//!   the teacher's minibatch gradient runs as two half minibatches on the network and its twin
-//!   (no student: a core would idle; two: three equal tasks on two cores). The same gradient
-//!   to f32 rounding (tested in `teacher`).
+//! - The deferred student step. At a step t with t > B and t mod H = 0 (whose sample the
+//!   sampler collects) the loop only *stages* the distillation batch: S' and the teacher's
+//!   values at theta_t on it (`Distiller::stage`). The students' optimiser step on it reads
+//!   nothing else, so it runs during iteration t + 1, beside the teacher's sampler step
+//!   ([`sampler_step`]); the result is the one of running it at t. Before anything reads the
+//!   students (a log line's test metrics, a checkpoint, the end of the run) the loop takes a
+//!   staged step at once (`Distiller::step_staged`).
+//! - The teacher's gradient in halves. Unless exactly one student steps beside the sampler
+//!   step, the teacher's minibatch gradient runs as two half minibatches on the network and
+//!   its twin (no student: a core would idle; two: three equal tasks on two cores). The same
+//!   gradient to f32 rounding (tested in `teacher`).
 
 use super::distiller::Distiller;
 use super::state::Timings;
@@ -21,10 +21,10 @@ use crate::Result;
 use crate::data::Dataset;
 use std::time::Instant;
 
-/// Iteration `t`'s SGLD step (Eq. 7) on the minibatch `indices` of `train`, with the students'
-/// step staged at `t - 1` (if any) running beside it. Returns the minibatch's mean NLL; adds
+/// Iteration `t`'s sampler step (SGLD: Eq. 7) on the minibatch `indices` of `train`, with the
+/// students' step staged at `t - 1` (if any) running beside it. Returns the minibatch's mean NLL; adds
 /// each side's time to `time` (measured on its own thread).
-pub fn sgld_step(
+pub fn sampler_step(
     teacher: &mut Teacher,
     distiller: &mut Distiller,
     train: &Dataset,
@@ -32,7 +32,9 @@ pub fn sgld_step(
     t: u64,
     time: &mut Timings,
 ) -> Result<f32> {
-    let split = if t > 0 && distiller.due_count(t - 1) == 1 {
+    // Students were staged at t - 1 only if its sample is collected (`algorithm`).
+    let staged = t > 0 && teacher.collecting(t - 1);
+    let split = if staged && distiller.due_count(t - 1) == 1 {
         GradientSplit::Whole
     } else {
         GradientSplit::Halves
@@ -40,7 +42,7 @@ pub fn sgld_step(
     let ((nll, teacher_s), (distilled, student_s)) = rayon::join(
         || {
             let clock = Instant::now();
-            let nll = teacher.sgld_step(train, indices, t, split);
+            let nll = teacher.sampler_step(train, indices, t, split);
             (nll, clock.elapsed().as_secs_f64())
         },
         || {

@@ -1,13 +1,14 @@
-//! The teacher: a network whose posterior p(theta|D) is sampled online with SGLD (Eq. 7),
-//! one minibatch step at a time, and whose predictive probabilities p(y|x,theta_t) at the
-//! current sample feed the students' targets and the test-set ensemble.
+//! The teacher: a network whose posterior p(theta|D) is sampled online (SGLD, Eq. 7, or another
+//! of `sampler`'s samplers, as `sampler.kind` says), one minibatch step at a time, and whose
+//! predictive probabilities p(y|x,theta_t) at the current sample feed the students' targets and
+//! the test-set ensemble.
 
 use crate::base::{StateReader, StateWriter, Stateful};
 use crate::config::ValidConfig;
 use crate::data::Dataset;
 use crate::model::{ModelSpec, build};
 use crate::nn::{Network, loss};
-use crate::sampler::{Sgld, SgldConfig};
+use crate::sampler::{self, Sampler};
 use crate::{Error, Result};
 
 /// Predictions on a batch run as two halves on the network and its twin when the batch's
@@ -33,16 +34,16 @@ pub(super) enum GradientSplit {
     Halves,
 }
 
-/// The teacher network, its SGLD sampler and the buffers of one step.
+/// The teacher network, its sampler and the buffers of one step.
 pub struct Teacher {
     pub net: Network,
     /// A second copy of the network (its weights synchronised each time it is used), so that
-    /// predictions on a large batch, and the SGLD gradient when asked, run as two halves on
-    /// two threads.
+    /// predictions on a large batch, and the sampler's gradient when asked, run as two halves
+    /// on two threads.
     twin: Network,
     /// Multiply-adds of one example's forward pass.
     macs_per_example: usize,
-    sgld: Sgld,
+    sampler: Box<dyn Sampler>,
     classes: usize,
     inputs: Vec<f32>,
     labels: Vec<u8>,
@@ -51,8 +52,8 @@ pub struct Teacher {
 }
 
 impl Teacher {
-    /// The configured teacher with weights from `init_seed` and SGLD noise from `noise_seed`;
-    /// `data_size` is N, the size of the teacher's training set.
+    /// The configured teacher with weights from `init_seed` and sampler noise from
+    /// `noise_seed`; `data_size` is N, the size of the teacher's training set.
     pub fn new(
         cfg: &ValidConfig,
         data_size: usize,
@@ -62,12 +63,11 @@ impl Teacher {
         let spec = ModelSpec::teacher(cfg.teacher.arch, cfg.dataset_info().classes);
         let net = build(&spec, init_seed);
         let twin = build(&spec, init_seed);
-        let sgld = Sgld::new(
-            SgldConfig {
-                step_size: cfg.sampler.step_size,
-                prior_precision: cfg.sampler.prior_precision,
-                data_size,
-            },
+        let sampler = sampler::from_config(
+            &cfg.sampler,
+            cfg.schedule.iterations,
+            data_size,
+            net.params.len(),
             noise_seed,
         )?;
         let m = cfg.sampler.batch_size;
@@ -80,7 +80,7 @@ impl Teacher {
             macs_per_example: net.macs_per_example(),
             net,
             twin,
-            sgld,
+            sampler,
             classes,
         })
     }
@@ -90,12 +90,18 @@ impl Teacher {
         self.classes
     }
 
-    /// One SGLD step on the minibatch `indices` of `data` (Eq. 7):
-    /// theta <- theta - eta/2 (N g_bar + tau theta) + sqrt(eta) xi.
+    /// Whether the sample after step `t` is one to use: false in the exploration phase of a
+    /// cyclical schedule (see `sampler::Schedule`), true otherwise. Burn-in is the caller's.
+    pub fn collecting(&self, t: u64) -> bool {
+        self.sampler.collecting(t)
+    }
+
+    /// The sampler's step on the minibatch `indices` of `data` at iteration `iteration`; for
+    /// SGLD (Eq. 7): theta <- theta - eta/2 (N g_bar + tau theta) + sqrt(eta) xi.
     /// Returns the minibatch's mean NLL before the step; `iteration` names a divergence. The
     /// minibatch gradient is computed as `split` says (the loop's pipelining chooses it; see
     /// `distill::pipeline`).
-    pub(super) fn sgld_step(
+    pub(super) fn sampler_step(
         &mut self,
         data: &Dataset,
         indices: &[usize],
@@ -121,10 +127,10 @@ impl Teacher {
             return Err(Error::NonFinite {
                 iteration,
                 quantity: "teacher minibatch NLL".into(),
-                hint: "the SGLD step size (sampler.step_size) is probably too large".into(),
+                hint: "the sampler's step size (sampler.step_size) is probably too large".into(),
             });
         }
-        self.sgld.step(&mut self.net.params);
+        self.sampler.step(&mut self.net.params, iteration);
         Ok(nll)
     }
 
@@ -201,17 +207,20 @@ impl Teacher {
 }
 
 impl Stateful for Teacher {
-    /// The current sample theta_t and the SGLD noise stream.
+    /// The current sample theta_t and the sampler's state (noise stream, step count, momentum
+    /// or RMS average) under its name (`sgld/`, `sghmc/`, `psgld/`).
     fn save_state(&self, prefix: &str, out: &mut StateWriter) {
         self.net.params.save_state(&format!("{prefix}params/"), out);
-        self.sgld.save_state(&format!("{prefix}sgld/"), out);
+        let name = self.sampler.name();
+        self.sampler.save_state(&format!("{prefix}{name}/"), out);
     }
 
     fn load_state(&mut self, prefix: &str, state: &StateReader) -> Result<()> {
         self.net
             .params
             .load_state(&format!("{prefix}params/"), state)?;
-        self.sgld.load_state(&format!("{prefix}sgld/"), state)
+        let name = self.sampler.name();
+        self.sampler.load_state(&format!("{prefix}{name}/"), state)
     }
 }
 
@@ -266,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn sgld_gradient_in_halves_equals_the_whole_minibatch_gradient() {
+    fn sampler_gradient_in_halves_equals_the_whole_minibatch_gradient() {
         // Same minibatch, same weights (moved off their init, so the twin must be synchronised):
         // the NLL and every gradient coordinate agree to f32 rounding (1e-5 of the largest
         // coordinate; a missing weight of a half's share would be off by a factor of 2).
@@ -288,7 +297,7 @@ mod tests {
                     .iter_mut()
                     .enumerate()
                     .for_each(|(i, v)| *v += 1e-2 * (i % 7) as f32);
-                nlls.push(t.sgld_step(&data, &indices, 5, split).unwrap());
+                nlls.push(t.sampler_step(&data, &indices, 5, split).unwrap());
                 grads.push(t.net.params.grads.clone());
             }
             let scale = grads[0].iter().fold(0f32, |m, g| m.max(g.abs()));

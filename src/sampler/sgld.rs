@@ -1,29 +1,27 @@
-//! Stochastic gradient Langevin dynamics, the teacher's sampler in Algorithm 1 (Eq. 7), with the
-//! paper's spherical Gaussian prior N(0, I / tau):
+//! Stochastic gradient Langevin dynamics (Welling & Teh 2011), the teacher's sampler in
+//! Algorithm 1 (Eq. 7), with the paper's spherical Gaussian prior N(0, I / tau):
 //!
-//! theta <- theta - eta/2 (N g_bar + tau theta) + sqrt(eta) xi,   xi ~ N(0, I),
+//! theta <- theta - eta_t/2 (N g_bar + tau theta) + sqrt(eta_t) xi,   xi ~ N(0, I),
 //!
 //! where g_bar is the mean minibatch gradient of the NLL (what a network's backward pass leaves
 //! in [`ParamSet::grads`]) and N the training-set size, so N g_bar estimates the full-data NLL
-//! gradient. The update is one fused pass over the flat parameter and gradient buffers: noise is
-//! drawn on the fly, a small stack block at a time, from a counter-based
-//! [`GaussianStream`](crate::base::GaussianStream), and long buffers are split over rayon's
-//! threads. Noise value i of a step depends only on the seed and on (step, i), so the result is
-//! bit-identical for any number of threads.
+//! gradient; eta_t = eta on the paper's constant schedule. The update is one fused pass over
+//! the flat parameter and gradient buffers: noise is drawn on the fly, a small stack block at
+//! a time, from a counter-based [`GaussianStream`](crate::base::GaussianStream), and long
+//! buffers are split over rayon's threads. Noise value i of a step depends only on the seed
+//! and on (step, i), so the result is bit-identical for any number of threads. On a cyclical
+//! schedule's exploration steps the noise term is dropped (SGD on U); `kind = "cyclical"`,
+//! cSGLD (Zhang et al. 2020), is this sampler on that schedule.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::{FUSED_BLOCK, PAR_CHUNK, Sampler, Schedule, check_common};
+use crate::Result;
 use crate::base::gaussian::{self, GaussianStream};
 use crate::base::simd::simd_kernel;
 use crate::base::{StateReader, StateWriter, Stateful};
 use crate::nn::ParamSet;
-use crate::{Error, Result};
-
-/// Values per fused block: the noise for them lives in a stack buffer (1 KiB) and stays in L1.
-const FUSED_BLOCK: usize = 256;
-/// Values per parallel task (a multiple of the noise block).
-const PAR_CHUNK: usize = 16 * 1024;
 
 /// Settings of the SGLD step. The paper uses eta = 4e-6 (MNIST) or 2e-6 (CIFAR-10), tau = 10,
 /// and N = the number of teacher training examples.
@@ -40,33 +38,17 @@ pub struct SgldConfig {
 impl SgldConfig {
     /// Checks eta > 0, tau >= 0 (both finite) and N >= 1.
     pub fn validate(&self) -> Result<()> {
-        if !(self.step_size.is_finite() && self.step_size > 0.0) {
-            return Err(Error::config(
-                "sampler.step_size",
-                format!("must be a finite positive number, found {}", self.step_size),
-            ));
-        }
-        if !(self.prior_precision.is_finite() && self.prior_precision >= 0.0) {
-            return Err(Error::config(
-                "sampler.prior_precision",
-                format!(
-                    "must be finite and non-negative, found {}",
-                    self.prior_precision
-                ),
-            ));
-        }
-        if self.data_size == 0 {
-            return Err(Error::config(
-                "sampler.data_size",
-                "must be at least 1, found 0",
-            ));
-        }
-        Ok(())
+        check_common(self.step_size, self.prior_precision, self.data_size)
     }
 
-    /// The update as theta <- decay theta - grad_scale g_bar + noise_scale xi.
+    /// The update at the base step size eta, as theta <- decay theta - grad_scale g_bar +
+    /// noise_scale xi.
     pub fn coefficients(&self) -> SgldCoefficients {
-        let eta = self.step_size;
+        self.coefficients_at(self.step_size)
+    }
+
+    /// The update at step size `eta` (eta_t of a schedule).
+    pub fn coefficients_at(&self, eta: f64) -> SgldCoefficients {
         SgldCoefficients {
             decay: (1.0 - 0.5 * eta * self.prior_precision) as f32,
             grad_scale: (0.5 * eta * self.data_size as f64) as f32,
@@ -84,23 +66,32 @@ pub struct SgldCoefficients {
     pub noise_scale: f32,
 }
 
-/// The SGLD sampler: its settings and its noise stream.
+/// The SGLD sampler: its settings, its step-size schedule and its noise stream.
 #[derive(Debug, Clone)]
 pub struct Sgld {
     config: SgldConfig,
+    schedule: Schedule,
     noise: GaussianStream,
     steps: u64,
 }
 
 impl Sgld {
-    /// A sampler with validated `config` whose noise comes from `seed`.
+    /// A sampler with validated `config`, on the constant schedule, whose noise comes from
+    /// `seed`.
     pub fn new(config: SgldConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         Ok(Sgld {
             config,
+            schedule: Schedule::Constant,
             noise: GaussianStream::new(seed),
             steps: 0,
         })
+    }
+
+    /// The same sampler on `schedule` (eta_t = step_size s(t)).
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
     }
 
     /// The settings.
@@ -108,33 +99,47 @@ impl Sgld {
         &self.config
     }
 
-    /// Number of steps taken.
-    pub fn steps(&self) -> u64 {
-        self.steps
-    }
-
     /// The noise stream (its key and position resume a run exactly).
     pub fn noise(&self) -> &GaussianStream {
         &self.noise
     }
+}
 
-    /// One SGLD step (Eq. 7) on `params.values`, reading the mean minibatch NLL gradient from
-    /// `params.grads` (which it leaves unchanged). Consumes `params.len()` noise values,
-    /// rounded up to a whole noise block so that every step starts on a block.
-    pub fn step(&mut self, params: &mut ParamSet) {
-        let coeffs = self.config.coefficients();
+impl Sampler for Sgld {
+    /// One SGLD step (Eq. 7) at eta_t. Consumes `params.len()` noise values, rounded up to a
+    /// whole noise block so that every step starts on a block (an exploring step, which draws
+    /// none, skips them too).
+    fn step(&mut self, params: &mut ParamSet, t: u64) {
+        let mut coeffs = self
+            .config
+            .coefficients_at(self.schedule.step_size(self.config.step_size, t));
+        if self.schedule.explores(t) {
+            coeffs.noise_scale = 0.0;
+        }
         self.noise.align_to_block();
         let (key, start) = (self.noise.key(), self.noise.position());
         sgld_update(&mut params.values, &params.grads, coeffs, key, start);
         self.noise.advance(params.len() as u64);
         self.steps += 1;
     }
+
+    fn name(&self) -> &'static str {
+        "sgld"
+    }
+
+    fn collecting(&self, t: u64) -> bool {
+        self.schedule.collecting(t)
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
 }
 
 /// The fused SGLD update on `values` and `grads` (same length):
 /// `values[i] = decay * values[i] - grad_scale * grads[i] + noise_scale * xi[i]`,
-/// with `xi[i]` = value `start + i` of the Gaussian stream `key`.
-/// Long buffers are split over rayon's threads; the result does not depend on their number.
+/// with `xi[i]` = value `start + i` of the Gaussian stream `key`; no noise is drawn when
+/// `noise_scale` is 0 (`values[i] = decay * values[i] - grad_scale * grads[i]`). Long buffers are split over rayon's threads; the result does not depend on their number.
 ///
 /// # Panics
 /// If `values` and `grads` differ in length.
@@ -174,7 +179,8 @@ simd_kernel! {
     ) = sgld_body;
 }
 
-/// The fused loop: a stack block of noise, then the update of the same block.
+/// The fused loop: a stack block of noise, then the update of the same block (or the update
+/// alone, without noise).
 #[inline(always)]
 fn sgld_body(values: &mut [f32], grads: &[f32], coeffs: SgldCoefficients, key: u64, start: u64) {
     let SgldCoefficients {
@@ -182,6 +188,12 @@ fn sgld_body(values: &mut [f32], grads: &[f32], coeffs: SgldCoefficients, key: u
         grad_scale,
         noise_scale,
     } = coeffs;
+    if noise_scale == 0.0 {
+        for (v, &g) in values.iter_mut().zip(grads) {
+            *v = decay * *v - grad_scale * g;
+        }
+        return;
+    }
     let mut xi = [0.0f32; FUSED_BLOCK];
     for (b, (v, g)) in values
         .chunks_mut(FUSED_BLOCK)

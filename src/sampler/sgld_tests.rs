@@ -1,9 +1,13 @@
-//! Tests of the SGLD step: the exact update on hand values, thread-count independence, and that
-//! the chain samples a known Gaussian posterior.
+//! Tests of the SGLD step: the exact update on hand values, the bits of the code path before
+//! the other samplers, the noise-free exploration step, thread-count independence, and that
+//! the chain samples a known Gaussian posterior (with full-batch gradients here, where the
+//! chain is an exact AR(1); with minibatches in `posterior_tests`).
 
 use super::*;
+use crate::Error;
 use crate::base::gaussian::normal_at;
 use crate::base::simd::Level;
+use crate::config::{SamplerConfig, SamplerKind};
 
 fn param_set(values: Vec<f32>, grads: Vec<f32>) -> ParamSet {
     let mut p = ParamSet::new();
@@ -30,7 +34,7 @@ fn one_step_is_eq_7_with_the_streams_noise() {
     let mut p = param_set(values.clone(), grads.clone());
     for step in 0..2u64 {
         let before = p.values.clone();
-        sgld.step(&mut p);
+        sgld.step(&mut p, step);
         // Step 0 reads noise 0..1000; step 1 starts at the next block, 1024.
         let first = step * 1024;
         for i in 0..n {
@@ -49,6 +53,87 @@ fn one_step_is_eq_7_with_the_streams_noise() {
     assert_eq!(p.grads, grads, "the step must not touch the gradients");
     assert_eq!(sgld.steps(), 2);
     assert_eq!(sgld.noise().position(), 1024 + 1000);
+}
+
+/// FNV-1a over the bits of `values`.
+fn bits_hash(values: &[f32]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in values {
+        for b in v.to_bits().to_le_bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+#[test]
+fn kind_sgld_gives_the_bits_of_the_code_path_before_the_other_samplers() {
+    // The hash was printed by the code before `sampler.kind` existed (commit 3f3d0dc:
+    // `Sgld::new(config, 7)` and five `sgld.step(&mut p)`), on this parameter set; the
+    // position is 5 steps of 100,003 values, each step starting on a 32-value block.
+    let n = 100_003;
+    let fresh = || {
+        let mut p = param_set(vec![0.0; n], vec![0.0; n]);
+        GaussianStream::new(11).fill(&mut p.values);
+        GaussianStream::new(12).fill(&mut p.grads);
+        p
+    };
+    let config = SgldConfig {
+        step_size: 4e-6,
+        prior_precision: 10.0,
+        data_size: 60_000,
+    };
+    let mut direct = Sgld::new(config, 7).unwrap();
+    let mut p = fresh();
+    for t in 0..5 {
+        direct.step(&mut p, t);
+    }
+    assert_eq!(bits_hash(&p.values), 0x2a57_eac1_0b4c_9bfa);
+    assert_eq!(direct.noise().position(), 500_131);
+    // The run's path: `sampler.kind = "sgld"` (the default, with the constant schedule).
+    let cfg = SamplerConfig::default();
+    assert_eq!(cfg.kind, SamplerKind::Sgld);
+    let mut selected = crate::sampler::from_config(&cfg, 1_000_000, 60_000, n, 7).unwrap();
+    assert_eq!(selected.name(), "sgld");
+    let mut q = fresh();
+    for t in 0..5 {
+        selected.step(&mut q, t);
+        assert!(selected.collecting(t));
+    }
+    assert_eq!(bits_hash(&q.values), 0x2a57_eac1_0b4c_9bfa);
+}
+
+#[test]
+fn an_exploring_step_is_sgd_without_noise() {
+    // Cyclical schedule, T = 100, M = 4 (cycles of 25), exploration 0.8: step 3 explores with
+    // eta_3 = eta (cos(3 pi / 25) + 1) / 2, and is theta - eta_3/2 (N g + tau theta), exactly
+    // the kernel's f32 expression without the noise term.
+    let n = 300;
+    let values: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+    let grads: Vec<f32> = (0..n).map(|i| 0.1 * (i as f32 * 0.11).cos()).collect();
+    let config = SgldConfig {
+        step_size: 1e-3,
+        prior_precision: 10.0,
+        data_size: 500,
+    };
+    let schedule = Schedule::cyclical(100, 4, 0.8).unwrap();
+    let mut sgld = Sgld::new(config, 17).unwrap().with_schedule(schedule);
+    let mut p = param_set(values.clone(), grads.clone());
+    assert!(!sgld.collecting(3) && sgld.collecting(20));
+    sgld.step(&mut p, 3);
+    let eta = 1e-3 * (0.5 * ((std::f64::consts::PI * (3.0 / 25.0)).cos() + 1.0));
+    let c = config.coefficients_at(eta);
+    for i in 0..n {
+        assert_eq!(
+            p.values[i],
+            c.decay * values[i] - c.grad_scale * grads[i],
+            "{i}"
+        );
+    }
+    // Its noise values are skipped all the same: the next step starts on the next block.
+    assert_eq!(sgld.noise().position(), 300);
+    sgld.step(&mut p, 20);
+    assert_eq!(sgld.noise().position(), 320 + 300);
 }
 
 #[test]
@@ -80,7 +165,7 @@ fn same_bits_for_any_number_of_threads() {
             .unwrap();
         let mut p = param_set(values.clone(), grads.clone());
         let mut sgld = Sgld::new(config, 3).unwrap();
-        pool.install(|| sgld.step(&mut p));
+        pool.install(|| sgld.step(&mut p, 0));
         assert!(
             p.values
                 .iter()
@@ -253,7 +338,7 @@ fn samples_the_gaussian_posterior_of_bayesian_linear_regression() {
         for r in 0..2 {
             p.grads[r] = ((xtx[r][0] * w[0] + xtx[r][1] * w[1] - xty[r]) / (n as f64 * s2)) as f32;
         }
-        sgld.step(&mut p);
+        sgld.step(&mut p, step as u64);
         if step >= burn_in {
             let e = [p.values[0] as f64 - mu[0], p.values[1] as f64 - mu[1]];
             for r in 0..2 {
