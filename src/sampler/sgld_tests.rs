@@ -3,6 +3,7 @@
 //! the chain samples a known Gaussian posterior (with full-batch gradients here, where the
 //! chain is an exact AR(1); with minibatches in `posterior_tests`).
 
+use crate::sampler::linear_regression::Regression;
 use super::*;
 use crate::Error;
 use crate::base::gaussian::normal_at;
@@ -249,27 +250,6 @@ fn invalid_configs_are_rejected_with_their_key() {
     }
 }
 
-/// Eigen-decomposition of a symmetric 2x2 matrix [[a, b], [b, c]]: eigenvalues and unit
-/// eigenvectors (as rows).
-fn eig2(a: f64, b: f64, c: f64) -> ([f64; 2], [[f64; 2]; 2]) {
-    let mean = 0.5 * (a + c);
-    let rad = (0.25 * (a - c) * (a - c) + b * b).sqrt();
-    let lams = [mean - rad, mean + rad];
-    let vecs = lams.map(|l| {
-        // (A - l I) v = 0: v = (b, l - a), or (l - c, b) when b = 0 makes that degenerate.
-        let (x, y) = if b.abs() > 1e-12 {
-            (b, l - a)
-        } else if (l - a).abs() < (l - c).abs() {
-            (1.0, 0.0)
-        } else {
-            (0.0, 1.0)
-        };
-        let norm = (x * x + y * y).sqrt();
-        [x / norm, y / norm]
-    });
-    (lams, vecs)
-}
-
 #[test]
 fn samples_the_gaussian_posterior_of_bayesian_linear_regression() {
     // Model: y_i = x_i . w + eps_i, eps_i ~ N(0, s2), prior w ~ N(0, I / tau), n = 20, w in R^2.
@@ -287,41 +267,12 @@ fn samples_the_gaussian_posterior_of_bayesian_linear_regression() {
     //                           (times 2 when k = l),
     // mapped to the original coordinates with the eigenvectors. Each estimate must lie within
     // 5 standard errors of S_eta, and within 5 standard errors plus the known O(eta) bias of S.
-    let (n, s2, tau) = (20usize, 4.0f64, 1.0f64);
-    let xs: Vec<[f64; 2]> = (0..n)
-        .map(|i| {
-            let a = (i as f64).cos();
-            [a, 0.6 * a + 0.8 * (1.7 * i as f64).sin()]
-        })
-        .collect();
-    let ys: Vec<f64> = xs
-        .iter()
-        .enumerate()
-        .map(|(i, x)| x[0] - 0.5 * x[1] + 0.7 * (3.1 * i as f64).sin())
-        .collect();
-    let (mut xtx, mut xty) = ([[0.0f64; 2]; 2], [0.0f64; 2]);
-    for (x, &y) in xs.iter().zip(&ys) {
-        for r in 0..2 {
-            xty[r] += x[r] * y;
-            for c in 0..2 {
-                xtx[r][c] += x[r] * x[c];
-            }
-        }
-    }
-    let l = [
-        [tau + xtx[0][0] / s2, xtx[0][1] / s2],
-        [xtx[1][0] / s2, tau + xtx[1][1] / s2],
-    ];
-    let det = l[0][0] * l[1][1] - l[0][1] * l[1][0];
-    let s = [
-        [l[1][1] / det, -l[0][1] / det],
-        [-l[1][0] / det, l[0][0] / det],
-    ];
-    let mu = [
-        (s[0][0] * xty[0] + s[0][1] * xty[1]) / s2,
-        (s[1][0] * xty[0] + s[1][1] * xty[1]) / s2,
-    ];
-    let (lams, vecs) = eig2(l[0][0], l[0][1], l[1][1]);
+    // The problem and its posterior: `linear_regression::Regression` (mu, S and the
+    // eigen-decomposition of L = S^-1 computed there in closed form).
+    let reg = Regression::new();
+    let (n, tau) = (reg.len(), reg.tau);
+    let (mu, s, lams, vecs) = (reg.mean, reg.cov, reg.lams, reg.vecs);
+    let all: Vec<usize> = (0..n).collect();
 
     let eta = 0.01;
     let config = SgldConfig {
@@ -334,10 +285,7 @@ fn samples_the_gaussian_posterior_of_bayesian_linear_regression() {
     let (burn_in, t) = (5_000usize, 4_000_000usize);
     let (mut m1, mut m2) = ([0.0f64; 2], [[0.0f64; 2]; 2]);
     for step in 0..burn_in + t {
-        let w = [p.values[0] as f64, p.values[1] as f64];
-        for r in 0..2 {
-            p.grads[r] = ((xtx[r][0] * w[0] + xtx[r][1] * w[1] - xty[r]) / (n as f64 * s2)) as f32;
-        }
+        reg.minibatch_gradient(&p.values, &all, &mut p.grads);
         sgld.step(&mut p, step as u64);
         if step >= burn_in {
             let e = [p.values[0] as f64 - mu[0], p.values[1] as f64 - mu[1]];
