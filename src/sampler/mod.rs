@@ -28,6 +28,8 @@ mod linear_regression;
 mod posterior_tests;
 #[cfg(test)]
 mod resume_tests;
+#[cfg(test)]
+mod test_support;
 
 pub use psgld::{Psgld, PsgldConfig};
 pub use schedule::Schedule;

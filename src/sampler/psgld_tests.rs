@@ -4,14 +4,7 @@
 use super::*;
 use crate::base::gaussian::normal_at;
 use crate::base::simd::Level;
-
-fn param_set(values: Vec<f32>, grads: Vec<f32>) -> ParamSet {
-    let mut p = ParamSet::new();
-    p.add("w", &[values.len()]);
-    p.values = values;
-    p.grads = grads;
-    p
-}
+use crate::sampler::test_support::{assert_thread_invariant, fcnn_buffers, param_set};
 
 fn config() -> PsgldConfig {
     PsgldConfig {
@@ -65,11 +58,8 @@ fn two_steps_are_li_et_als_update_with_the_streams_noise() {
 
 #[test]
 fn same_bits_for_any_number_of_threads() {
-    let n = 478_410;
-    let mut values = vec![0.0f32; n];
-    let mut grads = vec![0.0f32; n];
-    GaussianStream::new(1).fill(&mut values);
-    GaussianStream::new(2).fill(&mut grads);
+    let (values, grads) = fcnn_buffers();
+    let n = values.len();
     let cfg = config();
     let (mut serial, mut ms) = (values.clone(), vec![0.0f32; n]);
     let key = GaussianStream::new(3).key();
@@ -78,22 +68,9 @@ fn same_bits_for_any_number_of_threads() {
         let start = t * n.next_multiple_of(32) as u64;
         psgld_update(&mut serial, &grads, &mut ms, c, key, start);
     }
-    for threads in [1, 2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let mut p = param_set(values.clone(), grads.clone());
-        let mut psgld = Psgld::new(cfg, n, 3).unwrap();
-        pool.install(|| (0..3).for_each(|t| psgld.step(&mut p, t)));
-        assert!(
-            p.values
-                .iter()
-                .zip(&serial)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{threads} threads differ from the serial pass"
-        );
-    }
+    assert_thread_invariant(&values, &grads, &serial, 3, || {
+        Psgld::new(cfg, n, 3).unwrap()
+    });
 }
 
 #[test]

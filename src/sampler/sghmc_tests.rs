@@ -4,15 +4,8 @@
 use super::*;
 use crate::base::gaussian::normal_at;
 use crate::base::simd::Level;
+use crate::sampler::test_support::{assert_thread_invariant, fcnn_buffers, param_set};
 use crate::sampler::{Sgld, SgldConfig};
-
-fn param_set(values: Vec<f32>, grads: Vec<f32>) -> ParamSet {
-    let mut p = ParamSet::new();
-    p.add("w", &[values.len()]);
-    p.values = values;
-    p.grads = grads;
-    p
-}
 
 fn config(friction: f64) -> SghmcConfig {
     SghmcConfig {
@@ -113,11 +106,8 @@ fn an_exploring_step_is_sgd_with_momentum() {
 fn same_bits_for_any_number_of_threads() {
     // The FCNN teacher's 478,410 parameters, three steps (the momentum carries over), pools of
     // 1, 2 and 3 threads and one serial pass: all bit-identical.
-    let n = 478_410;
-    let mut values = vec![0.0f32; n];
-    let mut grads = vec![0.0f32; n];
-    GaussianStream::new(1).fill(&mut values);
-    GaussianStream::new(2).fill(&mut grads);
+    let (values, grads) = fcnn_buffers();
+    let n = values.len();
     let cfg = SghmcConfig {
         step_size: 1e-7,
         prior_precision: 10.0,
@@ -131,22 +121,9 @@ fn same_bits_for_any_number_of_threads() {
         let start = t * n.next_multiple_of(32) as u64;
         sghmc_update(&mut serial, &grads, &mut v, c, key, start);
     }
-    for threads in [1, 2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let mut p = param_set(values.clone(), grads.clone());
-        let mut sghmc = Sghmc::new(cfg, n, 3).unwrap();
-        pool.install(|| (0..3).for_each(|t| sghmc.step(&mut p, t)));
-        assert!(
-            p.values
-                .iter()
-                .zip(&serial)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{threads} threads differ from the serial pass"
-        );
-    }
+    assert_thread_invariant(&values, &grads, &serial, 3, || {
+        Sghmc::new(cfg, n, 3).unwrap()
+    });
 }
 
 #[test]

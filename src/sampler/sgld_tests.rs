@@ -3,20 +3,13 @@
 //! the chain samples a known Gaussian posterior (with full-batch gradients here, where the
 //! chain is an exact AR(1); with minibatches in `posterior_tests`).
 
-use crate::sampler::linear_regression::Regression;
 use super::*;
 use crate::Error;
 use crate::base::gaussian::normal_at;
 use crate::base::simd::Level;
 use crate::config::{SamplerConfig, SamplerKind};
-
-fn param_set(values: Vec<f32>, grads: Vec<f32>) -> ParamSet {
-    let mut p = ParamSet::new();
-    p.add("w", &[values.len()]);
-    p.values = values;
-    p.grads = grads;
-    p
-}
+use crate::sampler::linear_regression::Regression;
+use crate::sampler::test_support::{assert_thread_invariant, fcnn_buffers, param_set};
 
 #[test]
 fn one_step_is_eq_7_with_the_streams_noise() {
@@ -141,11 +134,7 @@ fn an_exploring_step_is_sgd_without_noise() {
 fn same_bits_for_any_number_of_threads() {
     // 478,410 parameters (the FCNN teacher), pools of 1, 2 and 3 threads, and one serial pass
     // over the whole buffer: all bit-identical.
-    let n = 478_410;
-    let mut values = vec![0.0f32; n];
-    let mut grads = vec![0.0f32; n];
-    GaussianStream::new(1).fill(&mut values);
-    GaussianStream::new(2).fill(&mut grads);
+    let (values, grads) = fcnn_buffers();
     let config = SgldConfig {
         step_size: 4e-6,
         prior_precision: 10.0,
@@ -159,22 +148,9 @@ fn same_bits_for_any_number_of_threads() {
         GaussianStream::new(3).key(),
         0,
     );
-    for threads in [1, 2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let mut p = param_set(values.clone(), grads.clone());
-        let mut sgld = Sgld::new(config, 3).unwrap();
-        pool.install(|| sgld.step(&mut p, 0));
-        assert!(
-            p.values
-                .iter()
-                .zip(&serial)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{threads} threads differ from the serial pass"
-        );
-    }
+    assert_thread_invariant(&values, &grads, &serial, 1, || {
+        Sgld::new(config, 3).unwrap()
+    });
 }
 
 #[test]
