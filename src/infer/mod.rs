@@ -1,10 +1,8 @@
 //! The distilled students, for prediction only: a finished run's student networks read back
 //! from `students/NAME.safetensors` (no optimiser, estimator or teacher ensemble), whose one
 //! forward pass gives the posterior predictive distribution and its split into aleatoric
-//! (expected entropy) and epistemic (mutual information) uncertainty (paper, Sec. 3); and how fast that pass is (`speed`).
+//! (expected entropy) and epistemic (mutual information) uncertainty (paper, Sec. 3).
 
 mod distilled;
-mod speed;
 
 pub use distilled::{Distilled, DistilledStudent, Predictions, read_run_config};
-pub use speed::{InferenceTime, LARGE_BATCH, time_inference};

@@ -1,5 +1,6 @@
 //! gped's small neural-network engine: parameters, layers with explicit backward passes,
-//! losses on network outputs, and the GEMM kernels they stand on.
+//! losses on network outputs, the GEMM kernels they stand on, and the timing of a forward
+//! pass (`speed`).
 
 pub mod conv2d;
 pub mod dropout;
@@ -18,6 +19,7 @@ mod pool2x2;
 pub mod prune;
 pub mod relu;
 mod scratch;
+pub mod speed;
 pub mod weights;
 
 #[cfg(test)]
@@ -33,3 +35,4 @@ pub use network::Network;
 pub use params::{ParamSet, ParamSpec};
 pub use pool::MaxPool2d;
 pub use relu::Relu;
+pub use speed::{InferenceTime, LARGE_BATCH, time_inference};

@@ -5,7 +5,7 @@
 //! pass until it has run at least 20 ms, so that a student's FLOPs saving from pruning shows as
 //! a time saving or not, on the same machine, beside the other students of the same run.
 
-use crate::nn::Network;
+use super::Network;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -76,15 +76,26 @@ fn per_example_us(batch: usize, mut pass: impl FnMut()) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Arch;
-    use crate::model::{HiddenWidths, build_sized};
+    use crate::nn::{Layer, Linear, ParamSet, Relu, Shape};
 
+    /// A 784-w-w-10 ReLU MLP (the FCNN's layout) with every weight 0.01.
     fn fcnn(width: usize) -> Network {
-        let widths = HiddenWidths {
-            first: vec![width],
-            second: vec![width],
-        };
-        build_sized(Arch::Fcnn, &widths, 10, 0.0, 1)
+        let mut params = ParamSet::new();
+        let layers = [
+            Linear::new(&mut params, "fc1", 784, width),
+            Linear::new(&mut params, "fc2", width, width),
+            Linear::new(&mut params, "fc3", width, 10),
+        ];
+        params.values.iter_mut().for_each(|v| *v = 0.01);
+        let mut net = Network::new(Shape::flat(784), params);
+        for (i, layer) in layers.into_iter().enumerate() {
+            let out = layer.output_shape();
+            net.push(layer);
+            if i < 2 {
+                net.push(Relu::new(out));
+            }
+        }
+        net
     }
 
     /// A network with about 25 times the FLOPs of another (784-400-400-10 against
