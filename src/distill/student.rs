@@ -368,6 +368,33 @@ mod tests {
         }
     }
 
+    /// A mutual-information student needs U_o: with U_s it is refused (the config check does
+    /// it first, naming the index); with U_o its target has one output and its values K + 1.
+    #[test]
+    fn mutual_information_needs_the_running_mean() {
+        let mi = |estimator| StudentConfig {
+            target: Target::MutualInformation,
+            loss: crate::config::Loss::L1,
+            estimator,
+            ..config(0.0)
+        };
+        let err = Student::new(&mi(EstimatorChoice::Sample), Arch::Fcnn, CLASSES, 10, 3)
+            .err()
+            .expect("U_s refused");
+        assert!(err.to_string().contains("estimator"), "{err}");
+        let mut s = Student::new(
+            &mi(EstimatorChoice::RunningMean),
+            Arch::Fcnn,
+            CLASSES,
+            10,
+            3,
+        )
+        .unwrap();
+        assert_eq!((s.target.width(), s.target.value_width()), (1, CLASSES + 1));
+        let (indices, inputs, probs) = batch();
+        assert!(s.step(101, &indices, &inputs, &probs, CLASSES).is_finite());
+    }
+
     /// After `install_pruned` the student steps the smaller network with a fresh Adam at the
     /// new learning rate, without the group lasso.
     #[test]
