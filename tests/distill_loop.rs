@@ -1,10 +1,12 @@
-//! The GPED loop end to end: burn-in and thinning, reproducibility, and (on real MNIST only:
+//! The GPED loop end to end: burn-in and thinning, reproducibility, every student target's
+//! test metrics in `metrics.json` recomputed here from the run's files, and (on real MNIST only:
 //! ignored unless asked for with `--include-ignored`, and then failing without
 //! `GPED_DATA_DIR`) students that measurably learn the teacher's posterior expectations.
 
 mod common;
 
-use gped::config::{RunConfig, ValidConfig};
+use common::reference::{self, EnsembleMeans, Mlp};
+use gped::config::{Estimator, Loss, RunConfig, StudentConfig, Target, ValidConfig};
 use gped::data::Dataset;
 use gped::distill::{self, Recorder, RunData};
 use rand::{Rng, SeedableRng};
@@ -174,6 +176,99 @@ fn run_folder_holds_every_output_and_is_never_overwritten() {
         .expect("existing folder refused");
     assert!(err.to_string().contains("already exists"), "{err}");
     assert_eq!(std::fs::read(out.join("metrics.json")).unwrap(), before);
+}
+
+/// A run with a variance and a mutual-information student beside the two defaults: each has
+/// its own `students.NAME.test` in `metrics.json`, equal to the MAE recomputed here in f64
+/// from the ensemble file's sums (E p(1-p) = E p - E p^2; H[E p] - E H[p]) and the students'
+/// weights run by `reference::Mlp` on the test images (exp head).
+#[test]
+fn every_student_target_is_scored_against_the_ensemble_file() {
+    let data = synthetic_run_data();
+    let mut config = RunConfig::default();
+    for (name, target) in [("var", Target::Variance), ("mi", Target::MutualInformation)] {
+        config.students.push(StudentConfig {
+            name: name.into(),
+            target,
+            estimator: Estimator::RunningMean,
+            loss: Loss::L1,
+            ..config.students[1].clone()
+        });
+    }
+    let overrides: Vec<String> = [
+        "sampler.step_size=1e-4",
+        "schedule.burn_in=10",
+        "schedule.iterations=50",
+        "eval.every=5",
+        "eval.test_batch=64",
+        "students.0.width=[0.1,0.1]",
+        "students.1.width=[0.1,0.1]",
+        "students.2.width=[0.1,0.1]",
+        "students.3.width=[0.1,0.1]",
+        "students.2.thinning=1",
+        "students.3.thinning=1",
+    ]
+    .map(String::from)
+    .to_vec();
+    let cfg = config
+        .with_overrides(&overrides)
+        .unwrap()
+        .validate()
+        .unwrap();
+    let (json, dir) = run(&cfg, &data);
+    let out = dir.path().join("run");
+    let ens = EnsembleMeans::read(&out.join("ensemble_test.safetensors"));
+    assert_eq!(ens.samples, json["ensemble_samples"].as_u64().unwrap());
+    let squares = ens
+        .squares
+        .as_ref()
+        .expect("prob_sq_sums in the ensemble file");
+    let x: Vec<Vec<f64>> = data
+        .test
+        .images()
+        .chunks_exact(784)
+        .map(|r| r.iter().map(|&v| v as f64).collect())
+        .collect();
+    let outputs = |name: &str| -> Vec<Vec<f64>> {
+        let net = Mlp::read(
+            &out.join(format!("students/{name}.safetensors")),
+            &["fc1", "fc2", "fc3"],
+        );
+        x.iter()
+            .map(|x| net.forward(x).iter().map(|z| z.exp()).collect())
+            .collect()
+    };
+    let (mut var_err, mut var_n) = (0.0, 0);
+    for ((f, p), q) in outputs("var").iter().zip(&ens.probs).zip(squares) {
+        assert_eq!(f.len(), 10);
+        for c in 0..10 {
+            var_err += (f[c] - (p[c] - q[c])).abs();
+            var_n += 1;
+        }
+    }
+    let mut mi_err = 0.0;
+    for ((f, p), eh) in outputs("mi")
+        .iter()
+        .zip(&ens.probs)
+        .zip(&ens.expected_entropy)
+    {
+        assert_eq!(f.len(), 1);
+        mi_err += (f[0] - (reference::entropy(p) - eh).max(0.0)).abs();
+    }
+    let got = |name: &str, key: &str| json["students"][name]["test"][key].as_f64().unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * b.abs().max(1e-3);
+    let (var_mae, mi_mae) = (var_err / var_n as f64, mi_err / x.len() as f64);
+    assert!(
+        close(got("var", "variance_mae"), var_mae),
+        "{var_mae} {json}"
+    );
+    assert!(
+        close(got("mi", "mutual_information_mae"), mi_mae),
+        "{mi_mae} {json}"
+    );
+    // The two default students keep theirs.
+    assert!(got("entropy", "entropy_mae").is_finite());
+    assert!(got("predictive", "student_nll").is_finite());
 }
 
 /// On real MNIST: the students' divergence from the teacher ensemble falls well below its

@@ -256,11 +256,15 @@ pub enum Target {
     Entropy,
     /// The marginal variance: g = p(y|x,theta)(1 - p(y|x,theta)), one output per class.
     Variance,
+    /// The mutual information (knowledge uncertainty) H[E_theta p] - E_theta H[p], one
+    /// non-negative output. Not an expectation of one sample's value: only the running-mean
+    /// estimator (U_o) can estimate it.
+    MutualInformation,
 }
 
 impl Target {
     /// The losses that suit the target: the predictive takes any distribution loss, the
-    /// entropy and the variance take L1.
+    /// entropy, the variance and the mutual information take L1.
     pub fn allowed_losses(self) -> &'static [Loss] {
         match self {
             Target::Predictive => &[
@@ -269,8 +273,23 @@ impl Target {
                 Loss::SymmetricKl,
                 Loss::L1,
             ],
-            Target::Entropy | Target::Variance => &[Loss::L1],
+            Target::Entropy | Target::Variance | Target::MutualInformation => &[Loss::L1],
         }
+    }
+
+    /// The student's outputs per input for `classes` classes: one per class for the
+    /// predictive and the variance, one for the entropy and the mutual information.
+    pub fn outputs(self, classes: usize) -> usize {
+        match self {
+            Target::Predictive | Target::Variance => classes,
+            Target::Entropy | Target::MutualInformation => 1,
+        }
+    }
+
+    /// Whether the target is a posterior expectation of one sample's value, which U_s can
+    /// estimate; the mutual information needs U_o's running means.
+    pub fn allows_sample_estimator(self) -> bool {
+        self != Target::MutualInformation
     }
 
     /// The name as written in a config file.
@@ -279,6 +298,7 @@ impl Target {
             Target::Predictive => "predictive",
             Target::Entropy => "entropy",
             Target::Variance => "variance",
+            Target::MutualInformation => "mutual-information",
         }
     }
 }
@@ -368,7 +388,12 @@ mod tests {
         for a in [Arch::Fcnn, Arch::MnistCnn, Arch::CifarCnn, Arch::PlaneMlp] {
             assert_eq!(serde_name(a), a.as_str());
         }
-        for t in [Target::Predictive, Target::Entropy, Target::Variance] {
+        for t in [
+            Target::Predictive,
+            Target::Entropy,
+            Target::Variance,
+            Target::MutualInformation,
+        ] {
             assert_eq!(serde_name(t), t.as_str());
         }
         for l in [

@@ -282,12 +282,13 @@ pub struct StudentConfig {
     /// Unique, non-empty name of characters `[a-z0-9_-]`; names the student's outputs.
     /// Default `predictive`.
     pub name: String,
-    /// The expectation g: `predictive`, `entropy` or `variance`. Default `predictive`.
+    /// The expectation g: `predictive`, `entropy`, `variance` or `mutual-information` (the
+    /// last only with `running-mean`). Default `predictive`.
     pub target: Target,
     /// The estimator U: `sample` (U_s, Eq. 9) or `running-mean` (U_o, Eq. 10). Default `sample`.
     pub estimator: Estimator,
     /// The loss l: `cross-entropy`, `inverse-kl`, `symmetric-kl` or `l1` for the predictive;
-    /// `l1` for the entropy and the variance. Default `cross-entropy`.
+    /// `l1` for the entropy, the variance and the mutual information. Default `cross-entropy`.
     pub loss: Loss,
     /// H: the student steps every H teacher iterations after burn-in, > 0. Default 100.
     pub thinning: u64,

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::ops::Deref;
 
-use super::choices::{DatasetInfo, OodScore, SamplerKind, StepSchedule, Target};
+use super::choices::{DatasetInfo, Estimator, OodScore, SamplerKind, StepSchedule, Target};
 use super::prune::check_prune;
 use super::schema::{RunConfig, StudentConfig};
 use crate::{Error, Result};
@@ -356,6 +356,16 @@ fn check_students(c: &RunConfig) -> Result<()> {
                 ),
             ));
         }
+        if s.estimator == Estimator::Sample && !s.target.allows_sample_estimator() {
+            return Err(Error::config(
+                key("estimator"),
+                format!(
+                    "must be `running-mean` for target `{}` (H[E p] - E H[p] is no expectation \
+                     of one sample's value, so U_s cannot estimate it), found `sample`",
+                    s.target.as_str()
+                ),
+            ));
+        }
         positive_int(&key("thinning"), s.thinning)?;
         check_width(&key("width"), s, c)?;
         if !(0.0..1.0).contains(&s.dropout) {
@@ -488,7 +498,7 @@ fn at_most(key: &str, v: usize, limit: usize, what: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Arch, DatasetName, Loss, Target};
+    use crate::config::{Arch, DatasetName, Estimator, Loss, Target};
 
     /// Validates the default config changed by `edit`; returns the error's key and message.
     fn invalid(edit: impl FnOnce(&mut RunConfig)) -> (String, String) {
@@ -949,6 +959,15 @@ mod tests {
             },
             "students[0].loss",
             "target `variance`",
+        );
+        assert_invalid(
+            |c| {
+                c.students[0].target = Target::MutualInformation;
+                c.students[0].loss = Loss::L1;
+                c.students[0].estimator = Estimator::Sample;
+            },
+            "students[0].estimator",
+            "must be `running-mean` for target `mutual-information`",
         );
         let mut c = RunConfig::default();
         c.students[0].loss = Loss::SymmetricKl;

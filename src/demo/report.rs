@@ -9,7 +9,7 @@ use super::figure::MAPS_STEM;
 use super::maps::Summary;
 use super::train::POOL_POINTS;
 use crate::base::write_atomic;
-use crate::config::{Estimator, StudentConfig, Target, ValidConfig};
+use crate::config::{Estimator, StudentConfig, ValidConfig};
 use crate::data::{MOONS_NOISE, PLANE};
 use crate::distill::RunSummary;
 use crate::eval::report::write_figure;
@@ -259,11 +259,7 @@ fn layers(spec: &ModelSpec) -> String {
 /// A student's settings in one line.
 fn student(cfg: &ValidConfig, s: &StudentConfig) -> String {
     let classes = cfg.dataset_info().classes;
-    let outputs = if s.target == Target::Entropy {
-        1
-    } else {
-        classes
-    };
+    let outputs = s.target.outputs(classes);
     let spec = ModelSpec {
         arch: cfg.teacher.arch,
         width: s.width,

@@ -1,5 +1,8 @@
 //! Test-set passes: adding the teacher's current sample to the streamed ensemble, running a
-//! student over a dataset, and the paper's metrics of the students against the ensemble.
+//! student over a dataset, and the metrics of the students against the ensemble: the paper's
+//! for the predictive and the entropy students, and the MAE of a variance student to the
+//! ensemble's E[p(1 - p)] per class and of a mutual-information student to its
+//! H[E p] - E H[p].
 
 use super::student::Student;
 use super::teacher::Teacher;
@@ -112,13 +115,18 @@ impl TestMetrics {
 }
 
 /// One student's test metrics against `ensemble`: a predictive student's
-/// [`DistillMetrics`], an entropy student's MAE to the ensemble's expected entropy (none for
-/// other targets, or before the ensemble has a sample).
+/// [`DistillMetrics`], an entropy student's MAE to the ensemble's expected entropy, a variance
+/// student's MAE (over inputs and classes) to the ensemble's E[p(1 - p)], a
+/// mutual-information student's MAE to the ensemble's H[E p] - E H[p] (none before the
+/// ensemble has a sample, nor for a variance student when the ensemble has no sums of p^2,
+/// that is resumed from a checkpoint written before they were kept).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum StudentMetrics {
     Predictive(DistillMetrics),
     Entropy { entropy_mae: f64 },
+    Variance { variance_mae: f64 },
+    MutualInformation { mutual_information_mae: f64 },
 }
 
 /// [`StudentMetrics`] of `student` on `test`.
@@ -147,6 +155,176 @@ pub fn student_metrics(
                 entropy_mae: mean_abs_error(&predictions, &ensemble.mean_entropy()),
             })
         }
-        Target::Variance => None,
+        Target::Variance => {
+            let teacher = ensemble.mean_variance()?;
+            let predictions = student_predictions(student, test, batch);
+            Some(StudentMetrics::Variance {
+                variance_mae: mae_f64(&predictions, &teacher),
+            })
+        }
+        Target::MutualInformation => {
+            let predictions = student_predictions(student, test, batch);
+            Some(StudentMetrics::MutualInformation {
+                mutual_information_mae: mae_f64(&predictions, &ensemble.mutual_information()),
+            })
+        }
+    }
+}
+
+/// Mean |a - b| of a student's f32 outputs against the ensemble's f64 values.
+fn mae_f64(a: &[f32], b: &[f64]) -> f64 {
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "student outputs and ensemble values differ in size"
+    );
+    let total: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y).abs()).sum();
+    total / a.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Arch, Estimator, Loss, StudentConfig};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    const K: usize = 10;
+    const N: usize = 5;
+
+    /// Five random 28x28 images and three random teacher samples' probabilities on them,
+    /// streamed into an ensemble; the samples are kept for the recomputation.
+    fn setup() -> (Dataset, Ensemble, Vec<Vec<f32>>) {
+        let mut rng = StdRng::seed_from_u64(5);
+        let images = (0..N * 784).map(|_| rng.random::<f32>()).collect();
+        let labels = (0..N).map(|i| (i % K) as u8).collect();
+        let data = Dataset::new(images, labels, [1, 28, 28], K).unwrap();
+        let mut ensemble = Ensemble::new(N, K);
+        let mut samples = Vec::new();
+        for _ in 0..3 {
+            let mut p: Vec<f32> = (0..N * K).map(|_| rng.random::<f32>().powi(3)).collect();
+            for row in p.chunks_mut(K) {
+                let sum: f32 = row.iter().sum();
+                row.iter_mut().for_each(|v| *v /= sum);
+            }
+            // Two chunks, as the test pass adds them.
+            ensemble.add_rows(0, &p[..2 * K]);
+            ensemble.add_rows(2, &p[2 * K..]);
+            ensemble.finish_sample();
+            samples.push(p);
+        }
+        (data, ensemble, samples)
+    }
+
+    fn student(target: Target) -> Student {
+        let cfg = StudentConfig {
+            target,
+            estimator: Estimator::RunningMean,
+            loss: Loss::L1,
+            width: [0.02, 0.02],
+            dropout: 0.0,
+            ..StudentConfig::default()
+        };
+        Student::new(&cfg, Arch::Fcnn, K, 10, 3).unwrap()
+    }
+
+    /// The student's outputs input by input (batch 1), `width` values each.
+    fn outputs_one_by_one(s: &mut Student, data: &Dataset) -> Vec<f64> {
+        let w = s.target.width();
+        let mut all = Vec::new();
+        for i in 0..data.len() {
+            let mut out = vec![0.0; w];
+            s.predict(data.image(i), 1, &mut out);
+            all.extend(out.iter().map(|&v| v as f64));
+        }
+        all
+    }
+
+    /// -sum p ln p in f64, written out here.
+    fn h(p: &[f64]) -> f64 {
+        -p.iter()
+            .filter(|&&v| v > 0.0)
+            .map(|&v| v * v.ln())
+            .sum::<f64>()
+    }
+
+    /// Every target is scored, each against the teacher's value recomputed here in f64 from
+    /// the three samples themselves (not the ensemble's sums): E p(1-p) per class, H[E p] -
+    /// E H[p], E H[p].
+    #[test]
+    fn every_target_is_scored_against_a_recomputation_from_the_samples() {
+        let (data, ensemble, samples) = setup();
+        let s = samples.len() as f64;
+        let at = |sample: &Vec<f32>, i: usize| -> Vec<f64> {
+            sample[i * K..(i + 1) * K]
+                .iter()
+                .map(|&v| v as f64)
+                .collect()
+        };
+        let mut variance = Vec::new();
+        let (mut mi, mut expected_entropy) = (Vec::new(), Vec::new());
+        for i in 0..N {
+            let rows: Vec<Vec<f64>> = samples.iter().map(|p| at(p, i)).collect();
+            for c in 0..K {
+                variance.push(rows.iter().map(|r| r[c] * (1.0 - r[c])).sum::<f64>() / s);
+            }
+            let mean: Vec<f64> = (0..K)
+                .map(|c| rows.iter().map(|r| r[c]).sum::<f64>() / s)
+                .collect();
+            let eh = rows.iter().map(|r| h(r)).sum::<f64>() / s;
+            expected_entropy.push(eh);
+            mi.push(h(&mean) - eh);
+        }
+        assert!(mi.iter().all(|&v| v > 1e-3), "{mi:?}");
+        let mae = |a: &[f64], b: &[f64]| {
+            a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
+        };
+        for (target, teacher) in [
+            (Target::Variance, &variance),
+            (Target::MutualInformation, &mi),
+            (Target::Entropy, &expected_entropy),
+        ] {
+            let mut st = student(target);
+            let want = mae(&outputs_one_by_one(&mut st, &data), teacher);
+            let got = match student_metrics(&mut st, &data, &ensemble, 2) {
+                Some(StudentMetrics::Variance { variance_mae }) => variance_mae,
+                Some(StudentMetrics::MutualInformation {
+                    mutual_information_mae,
+                }) => mutual_information_mae,
+                Some(StudentMetrics::Entropy { entropy_mae }) => entropy_mae,
+                other => panic!("{target:?}: {other:?}"),
+            };
+            assert!((got - want).abs() < 1e-5, "{target:?}: {got} vs {want}");
+        }
+        let mut p = student(Target::Predictive);
+        assert!(matches!(
+            student_metrics(&mut p, &data, &ensemble, 2),
+            Some(StudentMetrics::Predictive(_))
+        ));
+    }
+
+    /// The scores' JSON keys, as `metrics.json`'s `students.NAME.test` holds them.
+    #[test]
+    fn student_metrics_serialise_under_their_own_keys() {
+        let v = serde_json::to_value(StudentMetrics::Variance { variance_mae: 0.5 }).unwrap();
+        assert_eq!(v, serde_json::json!({ "variance_mae": 0.5 }));
+        let m = StudentMetrics::MutualInformation {
+            mutual_information_mae: 0.25,
+        };
+        let v = serde_json::to_value(m).unwrap();
+        assert_eq!(v, serde_json::json!({ "mutual_information_mae": 0.25 }));
+    }
+
+    /// Before the ensemble has a sample no student is scored.
+    #[test]
+    fn no_scores_before_a_sample() {
+        let (data, _, _) = setup();
+        let empty = Ensemble::new(N, K);
+        for target in [Target::Variance, Target::MutualInformation] {
+            assert_eq!(
+                student_metrics(&mut student(target), &data, &empty, 2),
+                None
+            );
+        }
     }
 }

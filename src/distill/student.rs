@@ -11,8 +11,8 @@ use crate::base::{StateReader, StateWriter, Stateful};
 use crate::config::Arch;
 use crate::config::{Estimator as EstimatorChoice, StudentConfig, Target};
 use crate::expectation::{
-    CurrentSample, Estimator, ExpectedEntropy, MarginalVariance, PosteriorExpectation,
-    PosteriorPredictive, RunningMean,
+    CurrentSample, Estimator, PosteriorExpectation, RunningMean, RunningMutualInformation,
+    for_target,
 };
 use crate::model::{ModelSpec, build};
 use crate::nn::{Network, UnitGroups, group_lasso};
@@ -53,18 +53,24 @@ impl Student {
         pool_size: usize,
         seed: u64,
     ) -> Result<Self> {
-        let target: Box<dyn PosteriorExpectation> = match cfg.target {
-            Target::Predictive => Box::new(PosteriorPredictive {
-                classes,
-                loss: cfg.loss,
-            }),
-            Target::Entropy => Box::new(ExpectedEntropy),
-            Target::Variance => Box::new(MarginalVariance { classes }),
-        };
+        let target = for_target(cfg.target, classes, cfg.loss);
         let width = target.width();
-        let estimator: Box<dyn Estimator> = match cfg.estimator {
-            EstimatorChoice::Sample => Box::new(CurrentSample),
-            EstimatorChoice::RunningMean => Box::new(RunningMean::new(pool_size, width)),
+        let estimator: Box<dyn Estimator> = match (cfg.target, cfg.estimator) {
+            (Target::MutualInformation, EstimatorChoice::Sample) => {
+                return Err(crate::Error::config(
+                    "students[].estimator",
+                    format!(
+                        "must be `running-mean` for target `mutual-information` (student `{}`), \
+                         found `sample`",
+                        cfg.name
+                    ),
+                ));
+            }
+            (Target::MutualInformation, EstimatorChoice::RunningMean) => {
+                Box::new(RunningMutualInformation::new(pool_size, classes))
+            }
+            (_, EstimatorChoice::Sample) => Box::new(CurrentSample),
+            (_, EstimatorChoice::RunningMean) => Box::new(RunningMean::new(pool_size, width)),
         };
         let spec = ModelSpec {
             arch,
@@ -127,7 +133,7 @@ impl Student {
     ) -> f32 {
         let batch = indices.len();
         let n = batch * self.target.width();
-        self.values.resize(n, 0.0);
+        self.values.resize(batch * self.target.value_width(), 0.0);
         self.targets.resize(n, 0.0);
         self.grad.resize(n, 0.0);
         // g_hat_i <- U(g_hat_i, theta, m_i) for i in S'.
@@ -295,7 +301,8 @@ mod tests {
         let mut by_hand = student(0.0);
         let s = &mut by_hand;
         let n = indices.len() * s.target.width();
-        let (mut values, mut targets, mut grad) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let v = indices.len() * s.target.value_width();
+        let (mut values, mut targets, mut grad) = (vec![0.0; v], vec![0.0; n], vec![0.0; n]);
         s.target.value(&probs, CLASSES, &mut values);
         s.estimator.update(&indices, &values, &mut targets);
         s.net.training = true;
@@ -359,6 +366,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A mutual-information student needs U_o: with U_s it is refused (the config check does
+    /// it first, naming the index); with U_o its target has one output and its values K + 1.
+    #[test]
+    fn mutual_information_needs_the_running_mean() {
+        let mi = |estimator| StudentConfig {
+            target: Target::MutualInformation,
+            loss: crate::config::Loss::L1,
+            estimator,
+            ..config(0.0)
+        };
+        let err = Student::new(&mi(EstimatorChoice::Sample), Arch::Fcnn, CLASSES, 10, 3)
+            .err()
+            .expect("U_s refused");
+        assert!(err.to_string().contains("estimator"), "{err}");
+        let mut s = Student::new(
+            &mi(EstimatorChoice::RunningMean),
+            Arch::Fcnn,
+            CLASSES,
+            10,
+            3,
+        )
+        .unwrap();
+        assert_eq!((s.target.width(), s.target.value_width()), (1, CLASSES + 1));
+        let (indices, inputs, probs) = batch();
+        assert!(s.step(101, &indices, &inputs, &probs, CLASSES).is_finite());
     }
 
     /// After `install_pruned` the student steps the smaller network with a fresh Adam at the

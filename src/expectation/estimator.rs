@@ -10,7 +10,8 @@ use crate::data::NO_SLOT;
 /// Its memory (if any) is saved in checkpoints.
 pub trait Estimator: Send + Stateful {
     /// `indices` are the pool indices of the batch, `values` the current sample's
-    /// `[batch, width]` values of g, and `targets` receives the `[batch, width]` estimates.
+    /// `[batch, value_width]` values of g, and `targets` receives the `[batch, width]`
+    /// estimates (the widths differ only for the mutual information).
     fn update(&mut self, indices: &[usize], values: &[f32], targets: &mut [f32]);
 }
 

@@ -1,12 +1,18 @@
 //! Posterior expectations E_{p(theta|D)}[g(x, theta)] and their estimators. A target `g` says
 //! what the teacher's value is at an input and how a student predicts and is scored against it;
 //! an estimator (U_s, Eq. 9, or U_o, Eq. 10) turns the current sample's values into the
-//! student's training targets. `entropy` is H[p], of one sample or of the ensemble mean.
+//! student's training targets (`mutual_information`: U_o for the mutual information, which is
+//! no single expectation). `entropy` is H[p], of one sample or of the ensemble mean.
 
 pub mod entropy;
 pub mod estimator;
+pub mod mutual_information;
 pub mod target;
 
 pub use entropy::{entropy, entropy_rows};
 pub use estimator::{CurrentSample, Estimator, RunningMean};
-pub use target::{ExpectedEntropy, MarginalVariance, PosteriorExpectation, PosteriorPredictive};
+pub use mutual_information::{RunningMutualInformation, mutual_information};
+pub use target::{
+    ExpectedEntropy, MarginalVariance, MutualInformation, PosteriorExpectation,
+    PosteriorPredictive, for_target,
+};

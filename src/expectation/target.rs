@@ -7,17 +7,41 @@
 //!   exponential-head student; L1 loss.
 //! - [`MarginalVariance`]: g = p(y|x,theta)(1 - p(y|x,theta)) per class, which the paper
 //!   defines but never ran; an exponential head per class; L1 loss.
+//! - [`MutualInformation`]: the knowledge uncertainty H[E_theta p] - E_theta H[p], no
+//!   expectation of one sample's value: its per-sample value is the pair (p, H[p]), which the
+//!   estimator `RunningMutualInformation` averages and turns into one target; a scalar
+//!   exponential head (non-negative, like the entropy's); L1 loss.
+//!
+//! [`for_target`] builds the one a config's `target` names.
 
-use crate::config::Loss;
+use crate::config::{Loss, Target};
 use crate::nn::loss;
+
+/// The posterior expectation of `target` for `classes` classes, trained with `loss` (only the
+/// predictive's loss is selectable; the others use L1 whatever `loss` says).
+pub fn for_target(target: Target, classes: usize, loss: Loss) -> Box<dyn PosteriorExpectation> {
+    match target {
+        Target::Predictive => Box::new(PosteriorPredictive { classes, loss }),
+        Target::Entropy => Box::new(ExpectedEntropy),
+        Target::Variance => Box::new(MarginalVariance { classes }),
+        Target::MutualInformation => Box::new(MutualInformation { classes }),
+    }
+}
 
 /// One posterior expectation: its value under a teacher sample and its student's head and loss.
 pub trait PosteriorExpectation: Send {
-    /// Values of g per input (10 for the predictive, 1 for the entropy).
+    /// The student's outputs (and training targets) per input (10 for the predictive, 1 for
+    /// the entropy).
     fn width(&self) -> usize;
 
+    /// Values of one sample's g per input: `width` for an expectation, more where the
+    /// estimator derives the target from several averaged values (the mutual information).
+    fn value_width(&self) -> usize {
+        self.width()
+    }
+
     /// g(x, theta) for a batch: `probs` is the teacher's `[batch, classes]` predictive
-    /// probabilities, `out` receives `[batch, width]`.
+    /// probabilities, `out` receives `[batch, value_width]`.
     fn value(&self, probs: &[f32], classes: usize, out: &mut [f32]);
 
     /// The student's prediction from its raw outputs `[batch, width]` (softmax or exp head).
@@ -107,6 +131,42 @@ impl PosteriorExpectation for MarginalVariance {
     }
 }
 
+/// The mutual information I[y; theta | x] = H[E_theta p(.|x,theta)] - E_theta H[p(.|x,theta)]
+/// (knowledge uncertainty). One sample's value is the row (p_1..p_K, H[p]) of width K + 1;
+/// `RunningMutualInformation` keeps their running means and makes the target from them.
+#[derive(Debug, Clone)]
+pub struct MutualInformation {
+    pub classes: usize,
+}
+
+impl PosteriorExpectation for MutualInformation {
+    fn width(&self) -> usize {
+        1
+    }
+
+    fn value_width(&self) -> usize {
+        self.classes + 1
+    }
+
+    fn value(&self, probs: &[f32], classes: usize, out: &mut [f32]) {
+        for (p, row) in probs
+            .chunks_exact(classes)
+            .zip(out.chunks_exact_mut(classes + 1))
+        {
+            row[..classes].copy_from_slice(p);
+            row[classes] = super::entropy(p) as f32;
+        }
+    }
+
+    fn predict(&self, raw: &[f32], out: &mut [f32]) {
+        exp_head(raw, out);
+    }
+
+    fn loss(&self, raw: &[f32], targets: &[f32], grad: &mut [f32]) -> f32 {
+        loss::l1_exp(raw, targets, 1, grad)
+    }
+}
+
 /// The exponential head: a positive output exp(z).
 fn exp_head(raw: &[f32], out: &mut [f32]) {
     for (o, &z) in out.iter_mut().zip(raw) {
@@ -136,6 +196,17 @@ mod tests {
         for (o, e) in out.iter().zip([0.25, 0.21, 0.16]) {
             assert!((o - e).abs() < 1e-7);
         }
+    }
+
+    #[test]
+    fn mutual_information_value_is_probs_then_their_entropy() {
+        // p = [0.5, 0.5]: the row is (0.5, 0.5, ln 2).
+        let mut out = [0.0; 3];
+        let mi = MutualInformation { classes: 2 };
+        assert_eq!((mi.width(), mi.value_width()), (1, 3));
+        mi.value(&[0.5, 0.5], 2, &mut out);
+        assert_eq!(&out[..2], &[0.5, 0.5]);
+        assert!((out[2] - std::f32::consts::LN_2).abs() < 1e-7);
     }
 
     #[test]

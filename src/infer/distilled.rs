@@ -6,9 +6,7 @@
 
 use crate::config::{RunConfig, Target, ValidConfig};
 use crate::data::Dataset;
-use crate::expectation::{
-    ExpectedEntropy, MarginalVariance, PosteriorExpectation, PosteriorPredictive,
-};
+use crate::expectation::{PosteriorExpectation, for_target};
 use crate::model::{ModelSpec, build, load_network};
 use crate::nn::{Network, weights};
 use crate::uncertainty::{OodThreshold, Uncertainty};
@@ -93,14 +91,7 @@ impl Distilled {
             .students
             .iter()
             .map(|cfg| {
-                let head: Box<dyn PosteriorExpectation> = match cfg.target {
-                    Target::Predictive => Box::new(PosteriorPredictive {
-                        classes,
-                        loss: cfg.loss,
-                    }),
-                    Target::Entropy => Box::new(ExpectedEntropy),
-                    Target::Variance => Box::new(MarginalVariance { classes }),
-                };
+                let head = for_target(cfg.target, classes, cfg.loss);
                 let path = dir
                     .join("students")
                     .join(format!("{}.safetensors", cfg.name));
@@ -294,7 +285,7 @@ mod tests {
         ModelSpec {
             arch: Arch::Fcnn,
             width: s.width,
-            outputs: if s.target == Target::Entropy { 1 } else { 10 },
+            outputs: s.target.outputs(10),
             dropout: s.dropout as f32,
         }
     }

@@ -60,11 +60,13 @@ pub struct EnsembleMeans {
     pub probs: Vec<Vec<f64>>,
     /// Mean entropy E[H[p(y|x,theta)]] per input.
     pub expected_entropy: Vec<f64>,
+    /// Mean p(y|x,theta)^2, one row per input (files with `prob_sq_sums`).
+    pub squares: Option<Vec<Vec<f64>>>,
 }
 
 impl EnsembleMeans {
     /// Reads `ensemble_*.safetensors`: F64 `prob_sums` `[n, classes]`, F64 `entropy_sums`
-    /// `[n]`, and the sample count in the metadata's `samples` (layout of `src/ensemble.rs`).
+    /// `[n]`, F64 `prob_sq_sums` `[n, classes]` where present, and the sample count in the metadata's `samples` (layout of `src/ensemble.rs`).
     pub fn read(path: &Path) -> Self {
         let bytes = std::fs::read(path).unwrap();
         let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
@@ -84,10 +86,16 @@ impl EnsembleMeans {
         };
         let (shape, probs) = f64s("prob_sums");
         let (_, expected_entropy) = f64s("entropy_sums");
+        let rows = |v: Vec<f64>| v.chunks_exact(shape[1]).map(<[f64]>::to_vec).collect();
+        let squares = file
+            .tensor("prob_sq_sums")
+            .ok()
+            .map(|_| rows(f64s("prob_sq_sums").1));
         EnsembleMeans {
             samples,
-            probs: probs.chunks_exact(shape[1]).map(<[f64]>::to_vec).collect(),
+            probs: rows(probs),
             expected_entropy,
+            squares,
         }
     }
 }
