@@ -126,7 +126,8 @@ fn results_csv(sweep: &Path) -> Vec<Vec<String>> {
         .iter()
         .map(|c| gped::report::results_csv::is_time_column(c))
         .collect();
-    assert_eq!(time.iter().filter(|t| **t).count(), 2, "{:?}", rows[0]);
+    // chain_wall_s, chain_ms_per_iteration and the two measured inference times.
+    assert_eq!(time.iter().filter(|t| **t).count(), 4, "{:?}", rows[0]);
     rows.into_iter()
         .map(|r| {
             r.into_iter()
@@ -295,8 +296,11 @@ fn a_spec_with_a_bad_key_or_another_sweeps_folder_is_refused_before_any_run() {
 
 #[test]
 fn every_shipped_sweep_spec_expands_to_valid_cells() {
-    // The paper's grids: (spec, cells, chains, students per chain).
+    // The paper's grids: (spec, cells, chains, students per chain). The architecture
+    // searches: 2 widths x 5 lambdas, all students on one chain.
     let expected = [
+        ("arch-search-cnn-mnist.toml", 10, 1, 10),
+        ("arch-search-fcnn-mnist.toml", 10, 1, 10),
         ("table5-cnn-mnist.toml", 4, 4, 4),
         ("table6-fcnn-mnist-full.toml", 1, 1, 4),
         ("table6-fcnn-mnist.toml", 6, 6, 4),
