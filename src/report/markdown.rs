@@ -8,7 +8,7 @@
 use super::folder::SweepFile;
 use super::heatmap_figure::Heatmap;
 use super::paper::{COLUMNS, LaidTable};
-use super::pareto::ParetoFigure;
+use super::pareto::{ParetoFigure, chain_students};
 use super::rows::{Row, SweepRows, estimator_symbol};
 use super::summary::{SeedGroup, text_or_dash};
 use crate::eval::report::write_figure;
@@ -103,16 +103,7 @@ fn write_search(md: &mut String, rows: &[Row], figure: &ParetoFigure) -> std::fm
 ",
         figure.chain
     )?;
-    let mut seen: Vec<&str> = Vec::new();
-    let mut students: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.chain == figure.chain && r.target == crate::config::Target::Predictive)
-        .filter(|r| {
-            let new = !seen.contains(&r.chain_student.as_str());
-            seen.push(&r.chain_student);
-            new
-        })
-        .collect();
+    let mut students = chain_students(rows, &figure.chain);
     students.sort_by_key(|r| (r.flops, r.params));
     writeln!(
         md,

@@ -40,6 +40,20 @@ fn ranked(r: &Row) -> Option<f64> {
         .filter(|v| v.is_finite() && r.target == Target::Predictive)
 }
 
+/// The predictive students of chain `chain`, each once (a chain student shared by several
+/// cells has a row per cell), in row order.
+pub fn chain_students<'a>(rows: &'a [Row], chain: &str) -> Vec<&'a Row> {
+    let mut seen: Vec<&str> = Vec::new();
+    rows.iter()
+        .filter(|r| r.chain == chain && r.target == Target::Predictive)
+        .filter(|r| {
+            let new = !seen.contains(&r.chain_student.as_str());
+            seen.push(&r.chain_student);
+            new
+        })
+        .collect()
+}
+
 /// Marks [`Row::front`] of every row, chain by chain (a student of several cells counts once
 /// per cell; its duplicates are equal points, all on the front or none).
 pub fn mark_fronts(rows: &mut [Row]) {
@@ -103,15 +117,9 @@ pub fn pareto_figures(rows: &[Row]) -> Vec<ParetoFigure> {
         .iter()
         .enumerate()
         .map(|(i, chain)| {
-            let mut seen: Vec<&str> = Vec::new();
-            let points = rows
-                .iter()
-                .filter(|r| r.chain == *chain && ranked(r).is_some())
-                .filter(|r| {
-                    let new = !seen.contains(&r.chain_student.as_str());
-                    seen.push(&r.chain_student);
-                    new
-                })
+            let points = chain_students(rows, chain)
+                .into_iter()
+                .filter(|r| ranked(r).is_some())
                 .map(|r| Point {
                     flops: r.flops as f64,
                     params: r.params as f64,
