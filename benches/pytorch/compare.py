@@ -60,6 +60,16 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def run_measured(cmd, stdout, stderr):
+    """Runs `cmd` with its output to the open files `stdout` and `stderr`; returns its exit
+    code and its peak resident memory in MiB (ru_maxrss from os.wait4, KiB on Linux: the
+    process's own high-water mark)."""
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024
+
+
 # ---- 1. PyTorch ------------------------------------------------------------------------------
 
 def imports_torch(python):
@@ -134,19 +144,19 @@ def gped_run(gped, out, name, data_dir, overrides):
     for o in overrides:
         cmd += ["--set", o]
     with open(out / f"{name}.log", "w") as f:
-        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
+        code, peak_mib = run_measured(cmd, f, subprocess.STDOUT)
+    if code != 0:
         sys.exit(f"gped failed ({' '.join(cmd)}); see {out / (name + '.log')}")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return metrics, records
+    return metrics, records, peak_mib
 
 
 def gped_side(gped, out, tag, arch, args, data_dir):
     b, d = args.burn_in, args.iterations
     t = b + d
     common = [f"teacher.arch={arch}", f"threads={args.threads}"]
-    metrics, records = gped_run(gped, out, f"{tag}-loop", data_dir, common + [
+    metrics, records, peak_mib = gped_run(gped, out, f"{tag}-loop", data_dir, common + [
         f"schedule.iterations={t}",
         f"schedule.burn_in={b}",
         f"eval.log_every={b if b > 0 else t}",
@@ -159,7 +169,7 @@ def gped_side(gped, out, tag, arch, args, data_dir):
     # The test-set pass: two runs with K1 and K2 teacher samples added to the ensemble.
     eval_s = {}
     for k in (K1, K2):
-        m, _ = gped_run(gped, out, f"{tag}-test{k}", data_dir, common + [
+        m, _, _ = gped_run(gped, out, f"{tag}-test{k}", data_dir, common + [
             f"schedule.iterations={k + 1}",
             "schedule.burn_in=0",
             "eval.every=1",
@@ -179,6 +189,10 @@ def gped_side(gped, out, tag, arch, args, data_dir):
         "run_ms_per_iteration": time_["ms_per_iteration"],
         "time": time_,
         "test_pass_ms_mean": 1e3 * (eval_s[K2] - eval_s[K1]) / (K2 - K1),
+        # Of the loop run (its final test pass and scoring included).
+        "peak_rss_mib": peak_mib,
+        # As the run records it (metrics.json time.machine): CPU, SIMD level used, threads.
+        "machine": time_.get("machine"),
     }
 
 
@@ -186,12 +200,17 @@ def torch_side(python, out, tag, arch, args, data_dir):
     cmd = [python, str(LOOP), "--arch", arch, "--burn-in", str(args.burn_in),
            "--iterations", str(args.iterations), "--threads", str(args.threads),
            "--test-repeats", str(K2 - K1), "--data-dir", str(data_dir)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    (out / f"{tag}.log").write_text(r.stdout + r.stderr)
-    if r.returncode != 0:
-        sys.exit(f"gped_loop.py failed ({' '.join(cmd)}):\n{r.stderr[-2000:]}")
-    line = next(l for l in r.stdout.splitlines() if l.startswith("JSON "))
-    return json.loads(line[len("JSON "):])
+    log_path, err_path = out / f"{tag}.log", out / f"{tag}.err"
+    with open(log_path, "w") as f, open(err_path, "w") as e:
+        code, peak_mib = run_measured(cmd, f, e)
+    stdout, stderr = log_path.read_text(), err_path.read_text()
+    if code != 0:
+        sys.exit(f"gped_loop.py failed ({' '.join(cmd)}):\n{stderr[-2000:]}")
+    line = next(l for l in stdout.splitlines() if l.startswith("JSON "))
+    result = json.loads(line[len("JSON "):])
+    # Of the whole script: the loop and its 11 test passes, on top of the interpreter + torch.
+    result["peak_rss_mib"] = peak_mib
+    return result
 
 
 # ---- 4. The machine and the table ------------------------------------------------------------
@@ -199,8 +218,9 @@ def torch_side(python, out, tag, arch, args, data_dir):
 def cpu_info():
     """CPU model (family, model) and the SIMD level gped's kernels dispatch to, read from
     /proc/cpuinfo with gped's rule (src/base/simd.rs Level::detected: avx512f + avx512dq +
-    avx512vl -> avx512, else avx2 + fma -> avx2+fma, else scalar). No gped command prints it;
-    its benches do (src/base/machine.rs machine_summary)."""
+    avx512vl -> avx512, else avx2 + fma -> avx2+fma, else scalar). Runs also record the level
+    they used (metrics.json time.machine), which main() prefers: a build without the `avx512`
+    feature stops at avx2+fma whatever the CPU has."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
@@ -239,10 +259,11 @@ def print_table(results, machine, args):
           f"(one U_s predictive student, H = 1), ms per iteration; ratio = gped / PyTorch")
     print()
     head = (f"{'arch':10} {'round':>5} | {'burn-in':>8} {'':>8} {'':>6} | {'distill':>8} "
-            f"{'':>8} {'':>6} | {'overall':>8} {'':>8} {'':>6} | {'10k test pass ms':>16}")
+            f"{'':>8} {'':>6} | {'overall':>8} {'':>8} {'':>6} | {'10k test pass ms':>16} | "
+            f"{'peak RSS MiB':>13}")
     sub = (f"{'':10} {'':>5} | {'gped':>8} {'PyTorch':>8} {'ratio':>6} | {'gped':>8} "
            f"{'PyTorch':>8} {'ratio':>6} | {'gped':>8} {'PyTorch':>8} {'ratio':>6} | "
-           f"{'gped':>7} {'PyTorch':>8}")
+           f"{'gped':>7} {'PyTorch':>8} | {'gped':>6} {'PyTorch':>7}")
     print(head)
     print(sub)
     print("-" * len(sub))
@@ -252,12 +273,15 @@ def print_table(results, machine, args):
         for key in ("burn_in_ms_per_iteration", "distill_ms_per_iteration", "ms_per_iteration"):
             cells.append(f"{fmt(g[key])} {fmt(p[key])} {fmt(ratio(g[key], p[key]), 6, 2)}")
         test = f"{fmt(g['test_pass_ms_mean'], 7, 1)} {fmt(p['test_pass_ms_mean'], 8, 1)}"
-        print(f"{r['arch']:10} {r['round']:>5} | " + " | ".join(cells) + f" | {test}")
+        rss = f"{fmt(g['peak_rss_mib'], 6, 0)} {fmt(p['peak_rss_mib'], 7, 0)}"
+        print(f"{r['arch']:10} {r['round']:>5} | " + " | ".join(cells) + f" | {test} | {rss}")
     print()
     print("gped: loop time from metrics.json (wall_s - eval_s - checkpoint_s), burn-in from the "
           "metrics.jsonl record at B; 10k test pass: mean of 10 (two runs' eval_s differenced).")
     print("PyTorch: eager, CPU, torch.set_num_threads; 10k test pass: mean of 10 after a "
           "warm-up (medians in results.json).")
+    print("Peak RSS: each side's process high-water mark (os.wait4 ru_maxrss): gped's loop run, "
+          "the whole PyTorch script.")
 
 
 def main():
@@ -305,6 +329,11 @@ def main():
             results.append({"arch": arch, "round": rnd, "gped": g, "pytorch": p})
 
     model, level = cpu_info()
+    # gped's own record of the level its kernels ran (a build without the `avx512` feature
+    # runs avx2+fma on an AVX-512 CPU), where the run wrote one.
+    recorded = next((r["gped"]["machine"] for r in results if r["gped"].get("machine")), None)
+    if recorded:
+        level = recorded.split("SIMD ", 1)[-1].rsplit(",", 1)[0]
     machine = (model, level) + torch_meta
     (out / "results.json").write_text(json.dumps({
         "machine": {"cpu": model, "gped_simd": level, "torch": torch_meta[0],

@@ -5,10 +5,17 @@
 
 use super::simd::Level;
 
-/// One line such as `AMD EPYC 9R14 (family 25, model 17), SIMD avx512, 2 threads`.
+/// One line such as `AMD EPYC 9R14 (family 25, model 17), SIMD avx512, 2 threads`; a build
+/// without the `avx512` feature on a CPU with AVX-512 says `SIMD avx2+fma (avx512 off in this
+/// build)`.
 pub fn machine_summary(threads: usize) -> String {
+    let capped = if Level::capped() {
+        " (avx512 off in this build)"
+    } else {
+        ""
+    };
     format!(
-        "{}, SIMD {}, {threads} threads",
+        "{}, SIMD {}{capped}, {threads} threads",
         cpu_model(),
         level_name(Level::detected())
     )

@@ -2,7 +2,8 @@
 //! the hand-written AVX-512 pooling kernel. The binary is built for baseline x86-64 (never
 //! `target-cpu=native`); [`Level::detected`] finds the widest instruction set the CPU has.
 //! The x86 levels exist only under `cfg(x86_simd)` (x86-64 without the `portable` feature, set
-//! by build.rs); elsewhere every kernel runs its portable body, which `--features portable`
+//! by build.rs), AVX-512 only under `cfg(x86_avx512)` (the default `avx512` feature too);
+//! elsewhere every kernel runs its portable body, which `--features portable`
 //! tests on x86 too.
 //!
 //! [`simd_kernel!`] turns one `#[inline(always)]` plain-Rust body into a kernel compiled once
@@ -26,11 +27,13 @@ impl Level {
     /// Every level, narrowest first.
     pub const ALL: [Level; 3] = [Level::Scalar, Level::Avx2, Level::Avx512];
 
-    /// The widest level this CPU has. `std` caches the CPUID answers, so this is a few loads.
+    /// The widest level this CPU has (AVX-512 only in a build with the `avx512` feature, the
+    /// default). `std` caches the CPUID answers, so this is a few loads.
     #[inline]
     pub fn detected() -> Level {
         #[cfg(x86_simd)]
         {
+            #[cfg(x86_avx512)]
             if std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx512dq")
                 && std::arch::is_x86_feature_detected!("avx512vl")
@@ -44,6 +47,21 @@ impl Level {
             }
         }
         Level::Scalar
+    }
+
+    /// Whether the CPU has AVX-512 that this build leaves unused (built without the `avx512`
+    /// feature).
+    pub fn capped() -> bool {
+        #[cfg(all(x86_simd, not(x86_avx512)))]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+        }
+        #[cfg(not(all(x86_simd, not(x86_avx512))))]
+        {
+            false
+        }
     }
 
     /// The levels this CPU can run, narrowest first (always at least [`Level::Scalar`]).

@@ -10,6 +10,7 @@ use super::prepare::RunData;
 use super::prune;
 use super::record::Recorder;
 use super::state::RunState;
+use crate::base::machine::machine_summary;
 use crate::base::{StateWriter, Stateful};
 use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::ValidConfig;
@@ -178,6 +179,7 @@ pub fn finish(
         }
         let mut times = json!(time);
         times["inference"] = json!(inference);
+        times["machine"] = json!(machine_summary(rayon::current_num_threads()));
         obj.insert("time".into(), times);
     }
     recorder.write_json("metrics.json", &json)?;

@@ -5,8 +5,9 @@
 //! replaces the running maximum, as in PyTorch). The pooled rows are short (12 and 4 outputs
 //! in the MNIST CNN), too short for the compiler's vectorised loop to start, so with AVX-512
 //! one row is a single pass of 16 lanes: masked loads of the two input rows, a permute that
-//! splits even and odd columns, three compare-and-blend steps, masked stores. Other CPUs run
-//! the portable body, which the tests check the AVX-512 kernel against.
+//! splits even and odd columns, three compare-and-blend steps, masked stores. With AVX2 the
+//! same in passes of 8 lanes (a shuffle and a 64-bit permute split the columns). Other CPUs
+//! run the portable body, which the tests check both kernels against.
 
 #[cfg(test)]
 use super::pool::first_max;
@@ -15,6 +16,22 @@ use crate::base::simd::Level;
 /// Pools a plane whose rows lie `row_stride` values apart in `x`: `y` (`[y.len() / out_w,
 /// out_w]`) gets the maximum of `x + bias` over each 2x2 window, `arg` its offset in `x`.
 pub(crate) fn pool_plane(
+    x: &[f32],
+    row_stride: usize,
+    out_w: usize,
+    bias: f32,
+    y: &mut [f32],
+    arg: &mut [u32],
+) {
+    pool_plane_at_level(Level::detected(), x, row_stride, out_w, bias, y, arg)
+}
+
+/// [`pool_plane`] with the kernel of `level`.
+///
+/// # Panics
+/// If the CPU lacks `level`, or `y` and `arg` differ in length.
+fn pool_plane_at_level(
+    level: Level,
     x: &[f32],
     row_stride: usize,
     out_w: usize,
@@ -31,10 +48,17 @@ pub(crate) fn pool_plane(
         u32::try_from(x.len()).is_ok(),
         "2x2 pool: plane too large for u32 offsets"
     );
-    match Level::detected() {
-        // SAFETY: `Level::detected` found the features the function enables on this CPU.
+    assert!(
+        level <= Level::detected(),
+        "2x2 pool: the CPU lacks {level:?}"
+    );
+    match level {
+        // SAFETY: the CPU has the features the function enables (checked above).
         #[cfg(x86_simd)]
         Level::Avx512 => unsafe { plane_avx512(x, row_stride, out_w, bias, y, arg) },
+        // SAFETY: as above.
+        #[cfg(x86_simd)]
+        Level::Avx2 => unsafe { plane_avx2(x, row_stride, out_w, bias, y, arg) },
         _ => for_each_row(x, row_stride, out_w, y, arg, |rows, y, arg| {
             row_portable(rows, bias, y, arg)
         }),
@@ -163,6 +187,84 @@ fn row_avx512(rows: RowPair, bias: f32, y: &mut [f32], arg: &mut [u32]) {
     }
 }
 
+#[cfg(x86_simd)]
+#[target_feature(enable = "avx2,fma")]
+fn plane_avx2(
+    x: &[f32],
+    row_stride: usize,
+    out_w: usize,
+    bias: f32,
+    y: &mut [f32],
+    arg: &mut [u32],
+) {
+    // The closure inherits this function's target features, so it may call the row kernel.
+    for_each_row(x, row_stride, out_w, y, arg, |rows, y, arg| {
+        row_avx2(rows, bias, y, arg)
+    })
+}
+
+/// One output row, 8 outputs per pass (the last pass masked): the AVX2 form of
+/// [`row_avx512`].
+#[cfg(x86_simd)]
+#[target_feature(enable = "avx2,fma")]
+fn row_avx2(rows: RowPair, bias: f32, y: &mut [f32], arg: &mut [u32]) {
+    use std::arch::x86_64::*;
+    let n = y.len();
+    assert!(rows.top.len() >= 2 * n && rows.bottom.len() >= 2 * n && arg.len() == n);
+    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    // Lanes below `count` (at most 8) set: the mask of maskload and maskstore.
+    let mask = |count: usize| _mm256_cmpgt_epi32(_mm256_set1_epi32(count.min(8) as i32), lanes);
+    let even = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    let bias = _mm256_set1_ps(bias);
+    let offsets = [
+        _mm256_set1_epi32(1),
+        _mm256_set1_epi32(rows.stride as i32),
+        _mm256_set1_epi32(rows.stride as i32 + 1),
+    ];
+    let mut j = 0;
+    while j < n {
+        let (outputs, inputs) = (mask(n - j), 2 * (n - j));
+        let (lo, hi) = (mask(inputs), mask(inputs.saturating_sub(8)));
+        // SAFETY: the masked loads read only lanes below `inputs`, i.e. indices 2j .. 2n of
+        // rows that are at least 2n long; masked-off lanes are neither read nor can they
+        // fault, so the wrapping pointer past the end is never dereferenced.
+        let load = |row: &[f32]| unsafe {
+            let p = row.as_ptr().wrapping_add(2 * j);
+            let (a, b) = (
+                _mm256_maskload_ps(p, lo),
+                _mm256_maskload_ps(p.wrapping_add(8), hi),
+            );
+            // Per 128-bit half: (a0 a2 b0 b2 | a4 a6 b4 b6); the 64-bit permute (0 2 1 3)
+            // puts the columns in order: a0 a2 a4 a6 b0 b2 b4 b6 (and the odd ones alike).
+            let order = |v: __m256| {
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
+            };
+            (
+                _mm256_add_ps(order(_mm256_shuffle_ps::<0b10_00_10_00>(a, b)), bias),
+                _mm256_add_ps(order(_mm256_shuffle_ps::<0b11_01_11_01>(a, b)), bias),
+            )
+        };
+        let ((a, b), (c, d)) = (load(rows.top), load(rows.bottom));
+        let (mut best, mut at) = (a, _mm256_setzero_ps());
+        for (v, offset) in [b, c, d].into_iter().zip(offsets) {
+            let take = _mm256_or_ps(
+                _mm256_cmp_ps::<_CMP_GT_OQ>(v, best),
+                _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v),
+            );
+            best = _mm256_blendv_ps(best, v, take);
+            at = _mm256_blendv_ps(at, _mm256_castsi256_ps(offset), take);
+        }
+        let first = _mm256_set1_epi32((rows.base + 2 * j as u32) as i32);
+        let index = _mm256_add_epi32(_mm256_add_epi32(first, even), _mm256_castps_si256(at));
+        // SAFETY: the masked stores write only lanes below n - j, inside y[j..] and arg[j..].
+        unsafe {
+            _mm256_maskstore_ps(y.as_mut_ptr().add(j), outputs, best);
+            _mm256_maskstore_epi32(arg.as_mut_ptr().add(j).cast(), outputs, index);
+        }
+        j += 8;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,9 +295,9 @@ mod tests {
     }
 
     /// Random planes with ties (values from a small set), NaNs and infinities, for row
-    /// lengths around the 16-lane pass (1..=40 outputs, so 0, 1, 2 and 3 passes with every
-    /// mask), odd and even row strides with unused columns, through the dispatched kernel
-    /// (AVX-512 on CPUs that have it) and the portable one.
+    /// lengths around the 8- and 16-lane passes (1..=40 outputs: up to 5 passes with every
+    /// mask), odd and even row strides with unused columns, through the kernel of every
+    /// level the CPU has (portable, AVX2, AVX-512) and the dispatched one.
     #[test]
     fn kernels_match_the_row_major_scan() {
         let mut rng = SmallRng::seed_from_u64(33);
@@ -215,15 +317,21 @@ mod tests {
                 }
                 let bias = rng.random_range(-1.0..1.0);
                 let want = reference(&x, row_stride, out_w, rows, bias);
-                let mut y = vec![0f32; rows * out_w];
-                let mut arg = vec![u32::MAX; rows * out_w];
-                pool_plane(&x, row_stride, out_w, bias, &mut y, &mut arg);
-                let mut y2 = y.clone();
-                let mut arg2 = arg.clone();
-                for_each_row(&x, row_stride, out_w, &mut y2, &mut arg2, |r, y, a| {
-                    row_portable(r, bias, y, a)
-                });
-                for (got, arg) in [(&y, &arg), (&y2, &arg2)] {
+                let mut outputs = Vec::new();
+                let run = |level: Option<Level>| {
+                    let mut y = vec![0f32; rows * out_w];
+                    let mut arg = vec![u32::MAX; rows * out_w];
+                    match level {
+                        Some(l) => {
+                            pool_plane_at_level(l, &x, row_stride, out_w, bias, &mut y, &mut arg)
+                        }
+                        None => pool_plane(&x, row_stride, out_w, bias, &mut y, &mut arg),
+                    }
+                    (y, arg)
+                };
+                outputs.push(run(None));
+                outputs.extend(Level::available().map(|l| run(Some(l))));
+                for (got, arg) in &outputs {
                     for (i, &(v, a)) in want.iter().enumerate() {
                         assert_eq!(arg[i], a, "w {out_w} stride {row_stride} output {i}");
                         assert!(
@@ -236,6 +344,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 2 * 3 * 3 * (1..=40).sum::<usize>());
+        let kernels = 1 + Level::available().count();
+        assert_eq!(checked, kernels * 3 * 3 * (1..=40).sum::<usize>());
     }
 }
