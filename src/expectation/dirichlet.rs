@@ -9,9 +9,9 @@
 //!
 //! Temperature annealing, as in EnD^2's reference code: at temperature T the teacher's
 //! probabilities are heated to softmax(ln p / T) and the concentrations are exp(z / T); T
-//! falls linearly from T_0 to 1 over the first N student steps ([`Annealing`]), then stays at
-//! 1. The reference code holds T_0 for a number of epochs before the linear decay; here the
-//! decay starts at once. It also multiplies the loss by T^2 in one version and not in
+//! falls linearly from T_0 to 1 over the first N student steps ([`Annealing`]), then stays
+//! there. The reference code holds T_0 for a number of epochs before the linear decay; here
+//! the decay starts at once. It also multiplies the loss by T^2 in one version and not in
 //! another; here it is not (Adam's steps hardly depend on the loss's scale). The temperature
 //! depends only on the student's step count, so a resumed run continues exactly.
 //!
