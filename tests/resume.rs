@@ -274,6 +274,23 @@ fn other_samplers_stopped_and_resumed_equal_their_uninterrupted_runs() {
     }
 }
 
+/// `CONFIG` with an EnD^2 Dirichlet student in place of the entropy student, its temperature
+/// annealed over its first 100 steps (iterations 41-140): stopped inside and after the
+/// annealing, the resumed run ends as the uninterrupted one, bit for bit.
+#[test]
+fn a_run_with_a_dirichlet_student_resumes_exactly() {
+    const DIRICHLET: &[&str] = &[
+        "students[1]={name = \"end2\", target = \"dirichlet\", thinning = 1, dropout = 0.0, \
+         width = [0.25, 0.25], dirichlet_anneal_steps = 100}",
+    ];
+    static RUN: KeptRun = OnceLock::new();
+    let data = data();
+    let whole = baseline_of(&RUN, data, DIRICHLET);
+    for k in [90, random_iteration(141, 300)] {
+        stop_and_resume_with(data, DIRICHLET, whole, k);
+    }
+}
+
 #[test]
 fn crash_after_a_periodic_checkpoint_resumes_from_it_exactly() {
     let data = data();

@@ -260,6 +260,10 @@ pub enum Target {
     /// non-negative output. Not an expectation of one sample's value: only the running-mean
     /// estimator (U_o) can estimate it.
     MutualInformation,
+    /// EnD^2's Dirichlet (Malinin et al. 2020): one positive concentration alpha_k = exp(z_k)
+    /// per class, fitted to the teacher's samples p(y|x,theta) as draws of Dir(alpha) by the
+    /// Dirichlet negative log-likelihood. Each sample is one draw: only U_s suits it.
+    Dirichlet,
 }
 
 impl Target {
@@ -274,14 +278,21 @@ impl Target {
                 Loss::L1,
             ],
             Target::Entropy | Target::Variance | Target::MutualInformation => &[Loss::L1],
+            Target::Dirichlet => &[Loss::DirichletNll],
         }
+    }
+
+    /// The loss a student table without `loss` gets: cross-entropy for the predictive, the
+    /// Dirichlet NLL for the Dirichlet, L1 for the others.
+    pub fn default_loss(self) -> Loss {
+        self.allowed_losses()[0]
     }
 
     /// The student's outputs per input for `classes` classes: one per class for the
     /// predictive and the variance, one for the entropy and the mutual information.
     pub fn outputs(self, classes: usize) -> usize {
         match self {
-            Target::Predictive | Target::Variance => classes,
+            Target::Predictive | Target::Variance | Target::Dirichlet => classes,
             Target::Entropy | Target::MutualInformation => 1,
         }
     }
@@ -292,6 +303,13 @@ impl Target {
         self != Target::MutualInformation
     }
 
+    /// Whether U_o's running mean suits the target: not for the Dirichlet, whose loss treats
+    /// each teacher sample as one draw of its distribution (a running mean of the samples
+    /// is no draw of it).
+    pub fn allows_running_mean_estimator(self) -> bool {
+        self != Target::Dirichlet
+    }
+
     /// The name as written in a config file.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -299,6 +317,7 @@ impl Target {
             Target::Entropy => "entropy",
             Target::Variance => "variance",
             Target::MutualInformation => "mutual-information",
+            Target::Dirichlet => "dirichlet",
         }
     }
 }
@@ -344,6 +363,9 @@ pub enum Loss {
     SymmetricKl,
     /// sum |g_hat - f|.
     L1,
+    /// The Dirichlet negative log-likelihood -ln Dir(g_hat | alpha) of the teacher's sample
+    /// (the Dirichlet target's only loss).
+    DirichletNll,
 }
 
 impl Loss {
@@ -354,6 +376,7 @@ impl Loss {
             Loss::InverseKl => "inverse-kl",
             Loss::SymmetricKl => "symmetric-kl",
             Loss::L1 => "l1",
+            Loss::DirichletNll => "dirichlet-nll",
         }
     }
 }
@@ -393,6 +416,7 @@ mod tests {
             Target::Entropy,
             Target::Variance,
             Target::MutualInformation,
+            Target::Dirichlet,
         ] {
             assert_eq!(serde_name(t), t.as_str());
         }
@@ -401,6 +425,7 @@ mod tests {
             Loss::InverseKl,
             Loss::SymmetricKl,
             Loss::L1,
+            Loss::DirichletNll,
         ] {
             assert_eq!(serde_name(l), l.as_str());
         }

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::default_loss::fill_default_losses;
 use super::overrides::apply_overrides;
 use super::schema::RunConfig;
 use crate::base::write_atomic;
@@ -16,11 +17,15 @@ impl RunConfig {
     /// Parses TOML text; `origin` (a file path or a description such as `<string>`) names the
     /// source in errors. Missing keys take their defaults; unknown keys and wrong types are
     /// errors naming the key and the line. Values are not range-checked (see `validate`).
+    /// A student table without `loss` gets its target's default loss.
     pub fn from_toml_str(text: &str, origin: impl AsRef<Path>) -> Result<RunConfig> {
-        toml::from_str(text).map_err(|e| Error::ConfigFile {
+        let error = |e: toml::de::Error| Error::ConfigFile {
             path: origin.as_ref().to_path_buf(),
             message: e.to_string().trim_end().to_string(),
-        })
+        };
+        let mut config: RunConfig = toml::from_str(text).map_err(error)?;
+        fill_default_losses(&mut config, &toml::from_str(text).map_err(error)?);
+        Ok(config)
     }
 
     /// Reads and parses the TOML file at `path`.

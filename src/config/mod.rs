@@ -1,9 +1,11 @@
 //! A run's settings: the TOML schema with its documented defaults (`schema`), the named
 //! choices and the dataset/architecture facts they rely on (`choices`), reading, printing and
-//! saving (`file`), `--set` overrides (`overrides`), the `[prune]` table (`prune`) and the one-time check into a
+//! saving (`file`), `--set` overrides (`overrides`), the loss of a student table without one
+//! (`default_loss`), the `[prune]` table (`prune`) and the one-time check into a
 //! `ValidConfig` (`validate`).
 
 mod choices;
+mod default_loss;
 mod file;
 mod overrides;
 mod prune;

@@ -3,6 +3,7 @@
 //! that table, and serde reads the table back: an override is type-checked, and an unknown
 //! key rejected, exactly as if it had been written in the file.
 
+use super::default_loss::fill_default_losses;
 use super::schema::RunConfig;
 use crate::{Error, Result};
 
@@ -27,10 +28,12 @@ fn apply_one(config: RunConfig, raw: &str) -> Result<RunConfig> {
         )
     })?;
     set_value(&mut table, key, &path, parse_value(value.trim()))?;
-    table.try_into().map_err(|e: toml::de::Error| {
+    let mut config = table.clone().try_into().map_err(|e: toml::de::Error| {
         let message = e.to_string().trim_end().replace('\n', " ");
         Error::config(key, format!("--set {raw}: {message}"))
-    })
+    })?;
+    fill_default_losses(&mut config, &table);
+    Ok(config)
 }
 
 /// One step of a key path: a table key or an array index.

@@ -282,13 +282,17 @@ pub struct StudentConfig {
     /// Unique, non-empty name of characters `[a-z0-9_-]`; names the student's outputs.
     /// Default `predictive`.
     pub name: String,
-    /// The expectation g: `predictive`, `entropy`, `variance` or `mutual-information` (the
-    /// last only with `running-mean`). Default `predictive`.
+    /// The expectation g: `predictive`, `entropy`, `variance`, `mutual-information` (only
+    /// with `running-mean`) or `dirichlet` (EnD^2's Dirichlet over the teacher's samples, the
+    /// baseline of the paper's Tables 2, 3 and 8; only with `sample`). Default `predictive`.
     pub target: Target,
     /// The estimator U: `sample` (U_s, Eq. 9) or `running-mean` (U_o, Eq. 10). Default `sample`.
     pub estimator: Estimator,
     /// The loss l: `cross-entropy`, `inverse-kl`, `symmetric-kl` or `l1` for the predictive;
-    /// `l1` for the entropy, the variance and the mutual information. Default `cross-entropy`.
+    /// `l1` for the entropy, the variance and the mutual information; `dirichlet-nll` for the
+    /// Dirichlet. Default: the target's first (a student table that leaves `loss` out gets
+    /// it: `cross-entropy` for the predictive, `dirichlet-nll` for the Dirichlet, `l1` for
+    /// the others).
     pub loss: Loss,
     /// H: the student steps every H teacher iterations after burn-in, > 0. Default 100.
     pub thinning: u64,
@@ -318,6 +322,15 @@ pub struct StudentConfig {
     pub lr_decay_every: u64,
     /// StepLR factor, in (0, 1]. Default 0.5.
     pub lr_decay_factor: f64,
+    /// T_0 of a `dirichlet` student's temperature annealing (EnD^2): at its step s the
+    /// concentrations are exp(z / T) and the teacher's probabilities are heated to
+    /// softmax(ln p / T), with T going linearly from T_0 to 1 over `dirichlet_anneal_steps`
+    /// student steps, then 1 (predictions always use T = 1). Finite and >= 1; other targets
+    /// ignore it. Default 10 (the initial temperature of Malinin et al.'s reference code).
+    pub dirichlet_temperature: f64,
+    /// The student steps over which a `dirichlet` student's temperature falls from
+    /// `dirichlet_temperature` to 1; 0 = no annealing (T = 1 from the start). Default 5000.
+    pub dirichlet_anneal_steps: u64,
 }
 
 impl Default for StudentConfig {
@@ -336,6 +349,8 @@ impl Default for StudentConfig {
             group_lasso: 0.0,
             lr_decay_every: 0,
             lr_decay_factor: 0.5,
+            dirichlet_temperature: 10.0,
+            dirichlet_anneal_steps: 5000,
         }
     }
 }

@@ -322,6 +322,29 @@ fn check_sampler_settings(c: &RunConfig) -> Result<()> {
     Ok(())
 }
 
+/// A `dirichlet` student's estimator (U_s only) and annealing temperature (finite, >= 1;
+/// checked whatever the target, as every key is).
+fn check_dirichlet(key: &dyn Fn(&str) -> String, s: &StudentConfig) -> Result<()> {
+    if s.estimator == Estimator::RunningMean && !s.target.allows_running_mean_estimator() {
+        return Err(Error::config(
+            key("estimator"),
+            format!(
+                "must be `sample` for target `{}` (each teacher sample is one draw of the \
+                 student's Dirichlet; a running mean of them is none), found `running-mean`",
+                s.target.as_str()
+            ),
+        ));
+    }
+    let t = s.dirichlet_temperature;
+    if !(t.is_finite() && t >= 1.0) {
+        return Err(Error::config(
+            key("dirichlet_temperature"),
+            format!("must be finite and >= 1, found {t:?}"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_students(c: &RunConfig) -> Result<()> {
     if c.students.is_empty() {
         return Err(Error::config(
@@ -366,6 +389,7 @@ fn check_students(c: &RunConfig) -> Result<()> {
                 ),
             ));
         }
+        check_dirichlet(&key, s)?;
         positive_int(&key("thinning"), s.thinning)?;
         check_width(&key("width"), s, c)?;
         if !(0.0..1.0).contains(&s.dropout) {
@@ -973,5 +997,48 @@ mod tests {
         c.students[0].loss = Loss::SymmetricKl;
         c.students[1].name = "ent_1-a".into();
         c.validate().unwrap();
+    }
+
+    /// A `dirichlet` student takes only the Dirichlet NLL, only U_s and a temperature >= 1.
+    #[test]
+    fn dirichlet_student_checks() {
+        let dirichlet = |c: &mut RunConfig| {
+            c.students[0].target = Target::Dirichlet;
+            c.students[0].loss = Loss::DirichletNll;
+        };
+        let mut c = RunConfig::default();
+        dirichlet(&mut c);
+        c.validate().unwrap();
+        assert_invalid(
+            |c| {
+                dirichlet(c);
+                c.students[0].loss = Loss::CrossEntropy;
+            },
+            "students[0].loss",
+            "must be one of dirichlet-nll for target `dirichlet`, found `cross-entropy`",
+        );
+        assert_invalid(
+            |c| c.students[0].loss = Loss::DirichletNll,
+            "students[0].loss",
+            "for target `predictive`, found `dirichlet-nll`",
+        );
+        assert_invalid(
+            |c| {
+                dirichlet(c);
+                c.students[0].estimator = Estimator::RunningMean;
+            },
+            "students[0].estimator",
+            "must be `sample` for target `dirichlet`",
+        );
+        for t in [0.5, f64::NAN, f64::INFINITY] {
+            assert_invalid(
+                |c| {
+                    dirichlet(c);
+                    c.students[0].dirichlet_temperature = t;
+                },
+                "students[0].dirichlet_temperature",
+                "must be finite and >= 1",
+            );
+        }
     }
 }

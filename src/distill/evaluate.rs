@@ -2,7 +2,9 @@
 //! student over a dataset, and the metrics of the students against the ensemble: the paper's
 //! for the predictive and the entropy students, and the MAE of a variance student to the
 //! ensemble's E[p(1 - p)] per class and of a mutual-information student to its
-//! H[E p] - E H[p].
+//! H[E p] - E H[p]; a Dirichlet student (EnD^2) is scored as a predictive one on its expected
+//! predictive alpha / alpha_0, and by the MAE of its aleatoric and knowledge parts to the
+//! ensemble's E H[p] and H[E p] - E H[p].
 
 use super::student::Student;
 use super::teacher::Teacher;
@@ -11,7 +13,7 @@ use crate::config::Target;
 use crate::data::Dataset;
 use crate::ensemble::Ensemble;
 use crate::metrics::{DistillMetrics, compare_predictive, mean_abs_error};
-use crate::uncertainty::{OodThreshold, Uncertainty};
+use crate::uncertainty::{OodThreshold, Uncertainty, expected_predictive};
 use serde::Serialize;
 
 /// Adds the teacher's current predictive probabilities on every input of `data` to
@@ -127,6 +129,18 @@ pub enum StudentMetrics {
     Entropy { entropy_mae: f64 },
     Variance { variance_mae: f64 },
     MutualInformation { mutual_information_mae: f64 },
+    Dirichlet(DirichletMetrics),
+}
+
+/// A Dirichlet student's scores: its expected predictive against the ensemble and the test
+/// labels, and the MAE of its aleatoric (expected entropy) and knowledge (mutual
+/// information) uncertainty to the ensemble's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DirichletMetrics {
+    #[serde(flatten)]
+    pub predictive: DistillMetrics,
+    pub aleatoric_mae: f64,
+    pub knowledge_mae: f64,
 }
 
 /// [`StudentMetrics`] of `student` on `test`.
@@ -167,6 +181,22 @@ pub fn student_metrics(
             Some(StudentMetrics::MutualInformation {
                 mutual_information_mae: mae_f64(&predictions, &ensemble.mutual_information()),
             })
+        }
+        Target::Dirichlet => {
+            let alphas = student_predictions(student, test, batch);
+            let k = test.num_classes();
+            let u = Uncertainty::from_dirichlet(&alphas, k);
+            let (aleatoric, knowledge) = (u.aleatoric?, u.knowledge?);
+            Some(StudentMetrics::Dirichlet(DirichletMetrics {
+                predictive: compare_predictive(
+                    &ensemble.mean_probs(),
+                    &expected_predictive(&alphas, k),
+                    test.labels(),
+                    k,
+                ),
+                aleatoric_mae: mean_abs_error(&aleatoric, &ensemble.mean_entropy()),
+                knowledge_mae: mae_f64(&knowledge, &ensemble.mutual_information()),
+            }))
         }
     }
 }
@@ -248,12 +278,9 @@ mod tests {
             .sum::<f64>()
     }
 
-    /// Every target is scored, each against the teacher's value recomputed here in f64 from
-    /// the three samples themselves (not the ensemble's sums): E p(1-p) per class, H[E p] -
-    /// E H[p], E H[p].
-    #[test]
-    fn every_target_is_scored_against_a_recomputation_from_the_samples() {
-        let (data, ensemble, samples) = setup();
+    /// The teacher's values recomputed here in f64 from the samples themselves (not the
+    /// ensemble's sums): E p(1-p) per class, H[E p] - E H[p] and E H[p] per input.
+    fn recomputed(samples: &[Vec<f32>]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         let s = samples.len() as f64;
         let at = |sample: &Vec<f32>, i: usize| -> Vec<f64> {
             sample[i * K..(i + 1) * K]
@@ -275,10 +302,20 @@ mod tests {
             expected_entropy.push(eh);
             mi.push(h(&mean) - eh);
         }
+        (variance, mi, expected_entropy)
+    }
+
+    fn mae(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
+    }
+
+    /// Every target is scored, each against the teacher's value recomputed from the three
+    /// samples.
+    #[test]
+    fn every_target_is_scored_against_a_recomputation_from_the_samples() {
+        let (data, ensemble, samples) = setup();
+        let (variance, mi, expected_entropy) = recomputed(&samples);
         assert!(mi.iter().all(|&v| v > 1e-3), "{mi:?}");
-        let mae = |a: &[f64], b: &[f64]| {
-            a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
-        };
         for (target, teacher) in [
             (Target::Variance, &variance),
             (Target::MutualInformation, &mi),
@@ -301,6 +338,48 @@ mod tests {
             student_metrics(&mut p, &data, &ensemble, 2),
             Some(StudentMetrics::Predictive(_))
         ));
+    }
+
+    /// A Dirichlet student: its expected predictive scored as a predictive student's, its
+    /// aleatoric and knowledge parts (`uncertainty::dirichlet_uncertainty` of its alphas,
+    /// taken input by input) against the recomputed E H[p] and H[E p] - E H[p].
+    #[test]
+    fn a_dirichlet_student_is_scored_on_its_three_parts() {
+        let (data, ensemble, samples) = setup();
+        let (_, mi, expected_entropy) = recomputed(&samples);
+        let cfg = StudentConfig {
+            target: Target::Dirichlet,
+            loss: Loss::DirichletNll,
+            width: [0.02, 0.02],
+            ..StudentConfig::default()
+        };
+        let mut st = Student::new(&cfg, Arch::Fcnn, K, 10, 3).unwrap();
+        let alphas = outputs_one_by_one(&mut st, &data);
+        let parts: Vec<_> = alphas
+            .chunks(K)
+            .map(crate::uncertainty::dirichlet_uncertainty)
+            .collect();
+        let aleatoric: Vec<f64> = parts.iter().map(|u| u.aleatoric).collect();
+        let knowledge: Vec<f64> = parts.iter().map(|u| u.knowledge).collect();
+        let probs: Vec<f32> = alphas
+            .chunks(K)
+            .flat_map(|a| {
+                a.iter()
+                    .map(|&v| (v / a.iter().sum::<f64>()) as f32)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let want = compare_predictive(&ensemble.mean_probs(), &probs, data.labels(), K);
+        let Some(StudentMetrics::Dirichlet(got)) = student_metrics(&mut st, &data, &ensemble, 2)
+        else {
+            panic!("a Dirichlet student has Dirichlet metrics");
+        };
+        assert!((got.predictive.student_nll - want.student_nll).abs() < 1e-5);
+        assert!((got.predictive.prob_mae - want.prob_mae).abs() < 1e-5);
+        assert!((got.aleatoric_mae - mae(&aleatoric, &expected_entropy)).abs() < 1e-5);
+        assert!((got.knowledge_mae - mae(&knowledge, &mi)).abs() < 1e-5);
+        let v = serde_json::to_value(StudentMetrics::Dirichlet(got)).unwrap();
+        assert!(v.get("student_nll").is_some() && v.get("knowledge_mae").is_some());
     }
 
     /// The scores' JSON keys, as `metrics.json`'s `students.NAME.test` holds them.

@@ -12,7 +12,7 @@ use crate::config::Arch;
 use crate::config::{Estimator as EstimatorChoice, StudentConfig, Target};
 use crate::expectation::{
     CurrentSample, Estimator, PosteriorExpectation, RunningMean, RunningMutualInformation,
-    for_target,
+    for_student,
 };
 use crate::model::{ModelSpec, build};
 use crate::nn::{Network, UnitGroups, group_lasso};
@@ -53,9 +53,19 @@ impl Student {
         pool_size: usize,
         seed: u64,
     ) -> Result<Self> {
-        let target = for_target(cfg.target, classes, cfg.loss);
+        let target = for_student(cfg, classes);
         let width = target.width();
         let estimator: Box<dyn Estimator> = match (cfg.target, cfg.estimator) {
+            (Target::Dirichlet, EstimatorChoice::RunningMean) => {
+                return Err(crate::Error::config(
+                    "students[].estimator",
+                    format!(
+                        "must be `sample` for target `dirichlet` (student `{}`), found \
+                         `running-mean`",
+                        cfg.name
+                    ),
+                ));
+            }
             (Target::MutualInformation, EstimatorChoice::Sample) => {
                 return Err(crate::Error::config(
                     "students[].estimator",
@@ -137,6 +147,7 @@ impl Student {
         self.targets.resize(n, 0.0);
         self.grad.resize(n, 0.0);
         // g_hat_i <- U(g_hat_i, theta, m_i) for i in S'.
+        self.target.set_student_step(self.steps);
         self.target.value(probs, classes, &mut self.values);
         self.estimator
             .update(indices, &self.values, &mut self.targets);
@@ -393,6 +404,45 @@ mod tests {
         assert_eq!((s.target.width(), s.target.value_width()), (1, CLASSES + 1));
         let (indices, inputs, probs) = batch();
         assert!(s.step(101, &indices, &inputs, &probs, CLASSES).is_finite());
+    }
+
+    /// A Dirichlet student needs U_s: with U_o it is refused; with U_s it has K outputs,
+    /// positive predictions alpha, and finite losses along its annealing.
+    #[test]
+    fn dirichlet_needs_the_current_sample() {
+        let dirichlet = |estimator| StudentConfig {
+            target: Target::Dirichlet,
+            loss: crate::config::Loss::DirichletNll,
+            estimator,
+            dirichlet_anneal_steps: 2,
+            ..config(0.0)
+        };
+        let err = Student::new(
+            &dirichlet(EstimatorChoice::RunningMean),
+            Arch::Fcnn,
+            CLASSES,
+            10,
+            3,
+        )
+        .err()
+        .expect("U_o refused");
+        assert!(err.to_string().contains("estimator"), "{err}");
+        let mut s = Student::new(
+            &dirichlet(EstimatorChoice::Sample),
+            Arch::Fcnn,
+            CLASSES,
+            10,
+            3,
+        )
+        .unwrap();
+        assert_eq!(s.target.width(), CLASSES);
+        let (indices, inputs, probs) = batch();
+        for t in 101..105 {
+            assert!(s.step(t, &indices, &inputs, &probs, CLASSES).is_finite());
+        }
+        let mut alpha = vec![0.0; indices.len() * CLASSES];
+        s.predict(&inputs, indices.len(), &mut alpha);
+        assert!(alpha.iter().all(|&a| a > 0.0 && a.is_finite()));
     }
 
     /// After `install_pruned` the student steps the smaller network with a fresh Adam at the

@@ -217,7 +217,7 @@ pub fn draw_all(
                     panels.push(scatter_panel(
                         format!(
                             "expected entropy: {}",
-                            s.entropy_student.as_deref().unwrap_or("")
+                            s.entropy_student.as_deref().unwrap_or(&s.name)
                         ),
                         (ta, sa),
                         ood,

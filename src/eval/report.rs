@@ -3,7 +3,9 @@
 //! readable on its own: what was evaluated, the tables of calibration, uncertainty, OOD
 //! detection, ranking and agreement, the figures, and what each metric means.
 //!
-//! `eval.json` keys (MODEL = `teacher` or `students.NAME`, NAME a predictive student):
+//! `eval.json` keys (MODEL = `teacher` or `students.NAME`, NAME a predictive or a Dirichlet
+//! (EnD^2) student, whose predictive is its alpha / alpha_0 and whose uncertainties are its
+//! Dirichlet's):
 //! - `run_dir`, `dataset`, `arch`, `mask_size`, `iterations`, `ensemble_samples`, `test_size`;
 //!   `ood` = null or {`name`, `source` (`catalogue`|`folder`), `size`, `teacher_scored`};
 //!   `settings` = {`ece_bins`, `ranking_inputs`, `ranking_k`, `ranking_trials`, `ranking_seed`,
@@ -15,7 +17,7 @@
 //!   {`total`, `aleatoric`, `knowledge`}: means in nats.
 //! - MODEL.`ood_detection` (null without OOD scores) = {`total`, `knowledge`}, each
 //!   {`auroc`, `aupr`, `fpr_at_95_tpr`}.
-//! - `students.NAME` also: `entropy_student`, `ranking` = {`total`, `knowledge`} each
+//! - `students.NAME` also: `target` (`predictive`|`dirichlet`), `entropy_student`, `ranking` = {`total`, `knowledge`} each
 //!   {`mean`, `std`} of nDCG@k, and `agreement` = {`total_mae`, `aleatoric_mae`,
 //!   `knowledge_mae`, `knowledge_negative_fraction`}.
 //! - `ood_flag` (null when the run chose no OOD threshold) = {`student`, `score`, `tpr`,
@@ -26,6 +28,7 @@ use super::ood::DetectionScores;
 use super::plots::PlotFile;
 use super::results::{EvalResults, ModelResults};
 use crate::base::write_atomic;
+use crate::config::Target;
 use crate::{Error, Result};
 use std::fmt::Write;
 use std::path::Path;
@@ -50,10 +53,11 @@ fn num(v: Option<f64>) -> String {
 fn models(r: &EvalResults) -> Vec<(String, &ModelResults)> {
     std::iter::once(("teacher ensemble".to_string(), &r.teacher))
         .chain(r.students.iter().map(|(name, s)| {
-            let pair = s
-                .entropy_student
-                .as_deref()
-                .map_or(String::new(), |e| format!(" + {e}"));
+            let pair = match (&s.entropy_student, s.target) {
+                (Some(e), _) => format!(" + {e}"),
+                (None, Target::Dirichlet) => " (Dirichlet, EnD²)".into(),
+                (None, _) => String::new(),
+            };
             (format!("student {name}{pair}"), &s.model)
         }))
         .collect()
@@ -283,7 +287,7 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
 
 const DEFINITIONS: &[&str] = &[
     "**Teacher ensemble**: the average over the posterior samples θ_s taken by SGLD after burn-in of p(y|x,θ_s) (predictive) and of H[p(y|x,θ_s)] (expected entropy), streamed during the run.",
-    "**Students**: the predictive student f(y|x) (softmax) and the expected-entropy student (exp output), one forward pass each.",
+    "**Students**: the predictive student f(y|x) (softmax) and the expected-entropy student (exp output), one forward pass each. A Dirichlet student (EnD², Malinin et al. 2020) outputs concentrations α = exp(z): its predictive is α/α₀ (α₀ = Σ_k α_k), its aleatoric uncertainty −Σ_k (α_k/α₀)(ψ(α_k+1) − ψ(α₀+1)) and its knowledge uncertainty total − aleatoric, all from one forward pass.",
     "**Total uncertainty**: H[p(y|x)] = −Σ_y p ln p of the predictive distribution. **Aleatoric**: the expected entropy E_θ H[p(y|x,θ)]. **Knowledge** (epistemic): total − aleatoric, the mutual information between y and θ; ≥ 0 for the teacher, possibly slightly negative for the students, whose two terms are separate estimates.",
     "**ECE**: Σ_b |B_b|/n · |accuracy(B_b) − confidence(B_b)| over equal-width bins ((b−1)/B, b/B] of the max probability (Guo et al., 2017). **Brier**: mean over inputs of Σ_y (p_y − 1[y = label])². **NLL**: mean −ln p(label|x).",
     "**Accuracy-rejection curve**: accuracy on the inputs kept when the most uncertain (by total uncertainty) are rejected first; its area is the mean accuracy over all kept-set sizes n, n−1, …, 1.",

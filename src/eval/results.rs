@@ -1,6 +1,7 @@
 //! Every number of an evaluation. First the models' outputs: the teacher ensemble's predictive
-//! distribution and uncertainty decomposition, and for each predictive student (paired with an
-//! entropy student when the run has one) the same from one forward pass of each. Then, from
+//! distribution and uncertainty decomposition, for each predictive student (paired with an
+//! entropy student when the run has one) the same from one forward pass of each, and for each
+//! Dirichlet student (EnD^2) the same from one forward pass, in closed form. Then, from
 //! those, the summary written to `eval.json`: calibration, mean uncertainties, OOD detection
 //! by total and knowledge uncertainty, the students' ranking against the teacher (nDCG@20) and
 //! their per-input agreement with it.
@@ -13,14 +14,16 @@ use crate::base::seeds;
 use crate::config::Target;
 use crate::data::Dataset;
 use crate::metrics::mean_abs_error;
-use crate::uncertainty::{OodThreshold, Uncertainty};
+use crate::uncertainty::{OodThreshold, Uncertainty, expected_predictive};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One model's outputs on the test set (and the OOD set when it can be scored there).
 pub struct ModelOutputs {
-    /// `teacher`, or the predictive student's name.
+    /// `teacher`, or the predictive or Dirichlet student's name.
     pub name: String,
+    /// The student's target (`predictive` or `dirichlet`; `predictive` for the teacher).
+    pub target: Target,
     /// The entropy student paired with a predictive student.
     pub entropy_student: Option<String>,
     /// Predictive distribution on the test set `[n, classes]`.
@@ -29,8 +32,9 @@ pub struct ModelOutputs {
     pub ood: Option<Uncertainty>,
 }
 
-/// The outputs of the teacher and of each predictive student. The i-th predictive student is
-/// paired with the i-th entropy student, or the first one when there are fewer.
+/// The outputs of the teacher, of each predictive student and of each Dirichlet student. The
+/// i-th predictive student is paired with the i-th entropy student, or the first one when
+/// there are fewer; a Dirichlet student needs none.
 pub fn model_outputs(
     run: &mut RunFolder,
     test: &Dataset,
@@ -40,6 +44,7 @@ pub fn model_outputs(
     let batch = run.config.eval.test_batch;
     let teacher = ModelOutputs {
         name: "teacher".into(),
+        target: Target::Predictive,
         entropy_student: None,
         probs: run.ensemble_test.mean_probs(),
         test: Uncertainty::from_ensemble(&run.ensemble_test),
@@ -49,6 +54,7 @@ pub fn model_outputs(
     };
     let entropy_ids = run.students.students_of(Target::Entropy);
     let predictive_ids = run.students.students_of(Target::Predictive);
+    let dirichlet_ids = run.students.students_of(Target::Dirichlet);
     let students = &mut run.students.students;
     let names: Vec<String> = students.iter().map(|s| s.name.clone()).collect();
     let mut predict = |i: usize, data: &Dataset| -> Vec<f32> {
@@ -71,10 +77,23 @@ pub fn model_outputs(
         };
         students.push(ModelOutputs {
             name: names[i].clone(),
+            target: Target::Predictive,
             entropy_student: pair.map(|p| names[entropy_ids[p]].clone()),
             test: Uncertainty::from_predictive(&probs, classes, aleatoric(false)),
             ood: ood_probs.map(|p| Uncertainty::from_predictive(&p, classes, aleatoric(true))),
             probs,
+        });
+    }
+    for i in dirichlet_ids {
+        let alphas = predict(i, test);
+        let ood_alphas = ood.map(|o| predict(i, &o.data));
+        students.push(ModelOutputs {
+            name: names[i].clone(),
+            target: Target::Dirichlet,
+            entropy_student: None,
+            probs: expected_predictive(&alphas, classes),
+            test: Uncertainty::from_dirichlet(&alphas, classes),
+            ood: ood_alphas.map(|a| Uncertainty::from_dirichlet(&a, classes)),
         });
     }
     (teacher, students)
@@ -160,6 +179,8 @@ pub struct Agreement {
 /// A student's numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StudentResults {
+    /// `predictive` or `dirichlet`.
+    pub target: Target,
     pub entropy_student: Option<String>,
     #[serde(flatten)]
     pub model: ModelResults,
@@ -266,6 +287,7 @@ pub fn summarise(
                 .as_deref()
                 .zip(teacher.test.knowledge.as_deref());
             let results = StudentResults {
+                target: s.target,
                 entropy_student: s.entropy_student.clone(),
                 model: ModelResults::of(s, labels, classes),
                 ranking: Ranking {
@@ -286,7 +308,7 @@ pub fn summarise(
                     }),
                 },
             };
-            if s.entropy_student.is_none() {
+            if s.test.aleatoric.is_none() {
                 notes.push(format!(
                     "Student `{}` has no entropy student to pair with: only its total \
                      uncertainty is available.",
@@ -348,7 +370,7 @@ pub fn summarise(
             .students
             .ood
             .as_ref()
-            .zip(students.first())
+            .zip(students.iter().find(|s| s.target == Target::Predictive))
             .and_then(|(rule, s)| OodFlagResults::of(rule, s)),
         notes,
     }

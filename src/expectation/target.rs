@@ -12,19 +12,40 @@
 //!   estimator `RunningMutualInformation` averages and turns into one target; a scalar
 //!   exponential head (non-negative, like the entropy's); L1 loss.
 //!
-//! [`for_target`] builds the one a config's `target` names.
+//! - [`DirichletTarget`]: EnD^2's Dirichlet over the teacher's samples (`super::dirichlet`).
+//!
+//! [`for_target`] builds the one a config's `target` names; [`for_student`] the one a
+//! student trains (with a Dirichlet student's temperature annealing).
 
-use crate::config::{Loss, Target};
+use super::dirichlet::{Annealing, DirichletTarget};
+use crate::config::{Loss, StudentConfig, Target};
 use crate::nn::loss;
 
 /// The posterior expectation of `target` for `classes` classes, trained with `loss` (only the
-/// predictive's loss is selectable; the others use L1 whatever `loss` says).
+/// predictive's loss is selectable; the others use their own whatever `loss` says). A
+/// Dirichlet has no temperature annealing here (its predictions do not need it).
 pub fn for_target(target: Target, classes: usize, loss: Loss) -> Box<dyn PosteriorExpectation> {
     match target {
         Target::Predictive => Box::new(PosteriorPredictive { classes, loss }),
         Target::Entropy => Box::new(ExpectedEntropy),
         Target::Variance => Box::new(MarginalVariance { classes }),
         Target::MutualInformation => Box::new(MutualInformation { classes }),
+        Target::Dirichlet => Box::new(DirichletTarget::new(classes, Annealing::NONE)),
+    }
+}
+
+/// The posterior expectation the student of `cfg` trains, for `classes` classes: as
+/// [`for_target`], a Dirichlet with the temperature annealing of `cfg`.
+pub fn for_student(cfg: &StudentConfig, classes: usize) -> Box<dyn PosteriorExpectation> {
+    match cfg.target {
+        Target::Dirichlet => Box::new(DirichletTarget::new(
+            classes,
+            Annealing {
+                initial: cfg.dirichlet_temperature,
+                steps: cfg.dirichlet_anneal_steps,
+            },
+        )),
+        target => for_target(target, classes, cfg.loss),
     }
 }
 
@@ -43,6 +64,10 @@ pub trait PosteriorExpectation: Send {
     /// g(x, theta) for a batch: `probs` is the teacher's `[batch, classes]` predictive
     /// probabilities, `out` receives `[batch, value_width]`.
     fn value(&self, probs: &[f32], classes: usize, out: &mut [f32]);
+
+    /// Called before each training step with the student's step count (0 for its first), for
+    /// targets whose loss changes along training (the Dirichlet's temperature annealing).
+    fn set_student_step(&mut self, _step: u64) {}
 
     /// The student's prediction from its raw outputs `[batch, width]` (softmax or exp head).
     fn predict(&self, raw: &[f32], out: &mut [f32]);
@@ -75,7 +100,10 @@ impl PosteriorExpectation for PosteriorPredictive {
     fn loss(&self, raw: &[f32], targets: &[f32], grad: &mut [f32]) -> f32 {
         let k = self.classes;
         match self.loss {
-            Loss::CrossEntropy => loss::cross_entropy_soft(raw, targets, k, grad),
+            // The Dirichlet NLL is no predictive loss (the config check refuses the pair).
+            Loss::CrossEntropy | Loss::DirichletNll => {
+                loss::cross_entropy_soft(raw, targets, k, grad)
+            }
             Loss::InverseKl => loss::inverse_kl(raw, targets, k, grad),
             Loss::SymmetricKl => loss::symmetric_kl(raw, targets, k, grad),
             Loss::L1 => loss::l1_probs(raw, targets, k, grad),

@@ -3,13 +3,16 @@
 //! (dropout off). The first predictive student gives the class probabilities and the total
 //! uncertainty H[p(y|x)]; the first entropy student, when the run has one, gives the aleatoric
 //! uncertainty E_theta H[p(y|x,theta)] and with it the epistemic uncertainty, their difference.
+//! A Dirichlet (EnD^2) student answers only in a run without a predictive student: its
+//! expected predictive alpha / alpha_0 and its Dirichlet's three uncertainties; beside a
+//! predictive student it is left to `gped eval`, which compares the two.
 
 use crate::config::{RunConfig, Target, ValidConfig};
 use crate::data::Dataset;
 use crate::expectation::{PosteriorExpectation, for_target};
 use crate::model::{ModelSpec, build, load_network};
 use crate::nn::{Network, weights};
-use crate::uncertainty::{OodThreshold, Uncertainty};
+use crate::uncertainty::{OodThreshold, Uncertainty, expected_predictive};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -181,6 +184,9 @@ impl Distilled {
     /// networks, so it can come out negative where the entropy student's output exceeds the
     /// predictive's entropy; it is reported as is, not clipped at 0, as `gped eval` does (a
     /// negative value says the two students disagree there).
+    ///
+    /// Without a predictive student, the first Dirichlet student answers (class
+    /// probabilities alpha / alpha_0, its Dirichlet's uncertainties, none negative).
     pub fn predict(&mut self, inputs: &[f32]) -> Result<Predictions> {
         let size = self.input_size();
         if !inputs.len().is_multiple_of(size) {
@@ -191,23 +197,32 @@ impl Distilled {
         }
         let n = inputs.len() / size;
         let chunk = self.config.eval.test_batch;
-        let Some(&p) = self.students_of(Target::Predictive).first() else {
-            return Err(Error::InvalidArgument(format!(
-                "run folder {} has no predictive student to predict with",
-                self.dir.display()
-            )));
-        };
         let classes = self.classes();
-        let probs = self.students[p].predict(inputs, n, chunk);
-        let aleatoric = self
-            .students_of(Target::Entropy)
-            .first()
-            .map(|&e| self.students[e].predict(inputs, n, chunk));
+        let first = |target| self.students_of(target).first().copied();
+        let entropy = first(Target::Entropy);
+        let (probs, uncertainty) = match (first(Target::Predictive), first(Target::Dirichlet)) {
+            (Some(p), _) => {
+                let probs = self.students[p].predict(inputs, n, chunk);
+                let aleatoric = entropy.map(|e| self.students[e].predict(inputs, n, chunk));
+                let uncertainty = Uncertainty::from_predictive(&probs, classes, aleatoric);
+                (probs, uncertainty)
+            }
+            (None, Some(d)) => {
+                let alphas = self.students[d].predict(inputs, n, chunk);
+                let uncertainty = Uncertainty::from_dirichlet(&alphas, classes);
+                (expected_predictive(&alphas, classes), uncertainty)
+            }
+            (None, None) => {
+                return Err(Error::InvalidArgument(format!(
+                    "run folder {} has no predictive (or Dirichlet) student to predict with",
+                    self.dir.display()
+                )));
+            }
+        };
         let class = probs
             .chunks_exact(classes)
             .map(|row| (0..classes).fold(0, |best, c| if row[c] > row[best] { c } else { best }))
             .collect();
-        let uncertainty = Uncertainty::from_predictive(&probs, classes, aleatoric);
         let ood = self.ood.as_ref().and_then(|t| t.flags(&uncertainty));
         Ok(Predictions {
             classes,
@@ -252,10 +267,6 @@ mod tests {
     /// units), dropout 0.5 on the predictive) and each student's weights, built with seed
     /// 10 + its index; `with_entropy` adds the entropy student.
     fn run_folder(with_entropy: bool) -> (tempfile::TempDir, ValidConfig) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg = RunConfig::default();
-        cfg.teacher.arch = Arch::Fcnn;
-        cfg.eval.test_batch = 2; // forces several chunks
         let mut students = vec![StudentConfig {
             width: [0.02, 0.02],
             ..StudentConfig::default()
@@ -266,6 +277,26 @@ mod tests {
                 ..StudentConfig::default_entropy()
             });
         }
+        run_folder_of(students)
+    }
+
+    /// A Dirichlet student of widths 0.02 named `name`.
+    fn dirichlet(name: &str) -> StudentConfig {
+        StudentConfig {
+            name: name.into(),
+            target: Target::Dirichlet,
+            loss: crate::config::Loss::DirichletNll,
+            width: [0.02, 0.02],
+            ..StudentConfig::default()
+        }
+    }
+
+    /// A run folder as [`run_folder`]'s, with the students `students`.
+    fn run_folder_of(students: Vec<StudentConfig>) -> (tempfile::TempDir, ValidConfig) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = RunConfig::default();
+        cfg.teacher.arch = Arch::Fcnn;
+        cfg.eval.test_batch = 2; // forces several chunks
         cfg.students = students;
         cfg.save(dir.path().join("config.toml")).unwrap();
         let cfg = cfg.validate().unwrap();
@@ -385,6 +416,43 @@ mod tests {
         assert_eq!(got.uncertainty.total.len(), 3);
         assert_eq!(got.uncertainty.aleatoric, None);
         assert_eq!(got.uncertainty.knowledge, None);
+    }
+
+    /// Beside a predictive student a Dirichlet student changes no answer; alone, it answers
+    /// with alpha / alpha_0 and its Dirichlet's uncertainties (alpha = exp of the network's
+    /// outputs computed by hand, the decomposition by `dirichlet_uncertainty`).
+    #[test]
+    fn a_dirichlet_student_answers_only_without_a_predictive_one() {
+        let x = inputs(4);
+        let (plain, _) = run_folder(true);
+        let want = Distilled::open(plain.path()).unwrap().predict(&x).unwrap();
+        let mut both = run_folder(true).1.students.to_vec();
+        both.push(dirichlet("end2"));
+        let (dir, _) = run_folder_of(both);
+        assert_eq!(
+            Distilled::open(dir.path()).unwrap().predict(&x).unwrap(),
+            want
+        );
+        let (dir, cfg) = run_folder_of(vec![dirichlet("end2")]);
+        let got = Distilled::open(dir.path()).unwrap().predict(&x).unwrap();
+        let net = build(&spec_of(&cfg.students[0]), 10);
+        for i in 0..4 {
+            let alpha: Vec<f64> = mlp_by_hand(&net.params, &x[i * 784..(i + 1) * 784])
+                .iter()
+                .map(|z| z.exp())
+                .collect();
+            let alpha_0: f64 = alpha.iter().sum();
+            for (c, a) in alpha.iter().enumerate() {
+                assert!((got.probs[i * 10 + c] as f64 - a / alpha_0).abs() < 1e-5);
+            }
+            let u = crate::uncertainty::dirichlet_uncertainty(&alpha);
+            assert!((got.uncertainty.total[i] as f64 - u.total).abs() < 1e-4);
+            let knowledge = got.uncertainty.knowledge.as_ref().unwrap()[i] as f64;
+            assert!(
+                (knowledge - u.knowledge).abs() < 1e-4,
+                "{knowledge} vs {u:?}"
+            );
+        }
     }
 
     #[test]

@@ -206,7 +206,7 @@ fn column_values(rows: &[&Row]) -> [BTreeMap<String, Vec<f64>>; 5] {
             (Target::Predictive, Estimator::Sample) => (2, r.student_nll),
             (Target::Entropy, Estimator::RunningMean) => (3, r.entropy_mae),
             (Target::Entropy, Estimator::Sample) => (4, r.entropy_mae),
-            (Target::Variance | Target::MutualInformation, _) => continue,
+            (Target::Variance | Target::MutualInformation | Target::Dirichlet, _) => continue,
         };
         if let Some(v) = value {
             cols[col].entry(r.student.clone()).or_default().push(v);

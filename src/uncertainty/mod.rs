@@ -9,11 +9,16 @@
 //! entropy student (aleatoric = its exp output). Being two separate estimates, the students'
 //! knowledge uncertainty can come out slightly negative; it is not clipped.
 //!
+//! A `dirichlet` student (EnD^2) gives all three from one forward pass, in closed form
+//! (`dirichlet`).
+//!
 //! `ood_flag` turns one of these uncertainties into a yes/no out-of-distribution flag with a
 //! threshold chosen on held-out in-distribution inputs.
 
+mod dirichlet;
 mod ood_flag;
 
+pub use dirichlet::{DirichletUncertainty, dirichlet_uncertainty, expected_predictive};
 pub use ood_flag::OodThreshold;
 
 use crate::ensemble::Ensemble;
