@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::choices::{
     Arch, DatasetName, Estimator, Loss, OodScore, SamplerKind, StepSchedule, Target,
 };
+use super::heads::HeadConfig;
 use super::prune::PruneConfig;
 
 /// Everything a run needs, as read from a TOML file.
@@ -318,6 +319,12 @@ pub struct StudentConfig {
     pub lr_decay_every: u64,
     /// StepLR factor, in (0, 1]. Default 0.5.
     pub lr_decay_factor: f64,
+    /// Several heads on the student's one trunk (see `config::heads`), each
+    /// `{ target, estimator, loss }`, trained on the sum of their losses; the student's own
+    /// target, estimator and loss must then be left out. Default [] (one head: the student's
+    /// own target, estimator and loss).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub heads: Vec<HeadConfig>,
 }
 
 impl Default for StudentConfig {
@@ -336,6 +343,7 @@ impl Default for StudentConfig {
             group_lasso: 0.0,
             lr_decay_every: 0,
             lr_decay_factor: 0.5,
+            heads: Vec::new(),
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::ops::Deref;
 
-use super::choices::{DatasetInfo, Estimator, OodScore, SamplerKind, StepSchedule, Target};
+use super::choices::{DatasetInfo, OodScore, SamplerKind, StepSchedule, Target};
 use super::prune::check_prune;
 use super::schema::{RunConfig, StudentConfig};
 use crate::{Error, Result};
@@ -203,7 +203,7 @@ fn check_ood_flag(c: &RunConfig) -> Result<()> {
     if c.data.holdout == 0 {
         return Ok(());
     }
-    let has = |t: Target| c.students.iter().any(|s| s.target == t);
+    let has = |t: Target| c.students.iter().any(|s| s.has_target(t));
     let needs = match c.eval.ood_score {
         OodScore::Total => vec![Target::Predictive],
         OodScore::Epistemic => vec![Target::Predictive, Target::Entropy],
@@ -339,33 +339,7 @@ fn check_students(c: &RunConfig) -> Result<()> {
                 format!("must be unique, found `{}` twice", s.name),
             ));
         }
-        if !s.target.allowed_losses().contains(&s.loss) {
-            let allowed: Vec<&str> = s
-                .target
-                .allowed_losses()
-                .iter()
-                .map(|l| l.as_str())
-                .collect();
-            return Err(Error::config(
-                key("loss"),
-                format!(
-                    "must be one of {} for target `{}`, found `{}`",
-                    allowed.join(", "),
-                    s.target.as_str(),
-                    s.loss.as_str()
-                ),
-            ));
-        }
-        if s.estimator == Estimator::Sample && !s.target.allows_sample_estimator() {
-            return Err(Error::config(
-                key("estimator"),
-                format!(
-                    "must be `running-mean` for target `{}` (H[E p] - E H[p] is no expectation \
-                     of one sample's value, so U_s cannot estimate it), found `sample`",
-                    s.target.as_str()
-                ),
-            ));
-        }
+        super::heads::check_student_heads(i, s)?;
         positive_int(&key("thinning"), s.thinning)?;
         check_width(&key("width"), s, c)?;
         if !(0.0..1.0).contains(&s.dropout) {

@@ -30,7 +30,9 @@ pub struct ModelOutputs {
 }
 
 /// The outputs of the teacher and of each predictive student. The i-th predictive student is
-/// paired with the i-th entropy student, or the first one when there are fewer.
+/// paired with the i-th entropy student, or the first one when there are fewer; the
+/// predictive head of a multi-head student (`NAME/predictive`) with its own entropy head
+/// when it has one.
 pub fn model_outputs(
     run: &mut RunFolder,
     test: &Dataset,
@@ -51,6 +53,7 @@ pub fn model_outputs(
     let predictive_ids = run.students.students_of(Target::Predictive);
     let students = &mut run.students.students;
     let names: Vec<String> = students.iter().map(|s| s.name.clone()).collect();
+    let owners: Vec<String> = students.iter().map(|s| s.student.clone()).collect();
     let mut predict = |i: usize, data: &Dataset| -> Vec<f32> {
         students[i].predict(data.images(), data.len(), batch)
     };
@@ -60,7 +63,8 @@ pub fn model_outputs(
         .collect();
     let mut students = Vec::new();
     for (j, i) in predictive_ids.into_iter().enumerate() {
-        let pair = entropy_outputs.len().checked_sub(1).map(|last| j.min(last));
+        let own = entropy_ids.iter().position(|&e| owners[e] == owners[i]);
+        let pair = own.or(entropy_outputs.len().checked_sub(1).map(|last| j.min(last)));
         let probs = predict(i, test);
         let ood_probs = ood.map(|o| predict(i, &o.data));
         let aleatoric = |ood: bool| {
