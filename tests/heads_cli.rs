@@ -129,8 +129,8 @@ fn distilled_answers_with_the_heads() {
     for (i, row) in raw.chunks(11).enumerate() {
         let max = row[..10].iter().cloned().fold(f32::MIN, f32::max);
         let z: f64 = row[..10].iter().map(|&l| ((l - max) as f64).exp()).sum();
-        for c in 0..10 {
-            let p = ((row[c] - max) as f64).exp() / z;
+        for (c, &logit) in row[..10].iter().enumerate() {
+            let p = ((logit - max) as f64).exp() / z;
             assert!(
                 (got.probs[i * 10 + c] as f64 - p).abs() < 1e-6,
                 "p[{i},{c}]"
