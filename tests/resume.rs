@@ -244,6 +244,26 @@ fn a_pruned_run_stopped_before_at_and_after_pruning_resumes_exactly() {
     }
 }
 
+/// `CONFIG` with the entropy student made two-headed: a predictive head (U_s) and an entropy
+/// head (U_o, whose running means go through the checkpoint under the head's own prefix)
+/// sharing one trunk.
+const TWO_HEADED: &[&str] = &[
+    "students[1].target=predictive",
+    "students[1].estimator=sample",
+    "students[1].loss=cross-entropy",
+    r#"students[1].heads=[{target="predictive"},{target="entropy",estimator="running-mean",loss="l1"}]"#,
+];
+
+#[test]
+fn a_run_with_a_two_headed_student_stopped_and_resumed_equals_the_uninterrupted_run() {
+    let data = data();
+    static RUN: KeptRun = OnceLock::new();
+    let whole = baseline_of(&RUN, data, TWO_HEADED);
+    for k in [random_iteration(41, 300), 50] {
+        stop_and_resume_with(data, TWO_HEADED, whole, k);
+    }
+}
+
 #[test]
 fn other_samplers_stopped_and_resumed_equal_their_uninterrupted_runs() {
     // The samplers' own state (SGHMC's momentum, pSGLD's average) goes through the checkpoint,

@@ -31,16 +31,17 @@ pub fn finished_text(json: &Value, out: &Path) -> String {
     if let Some(students) = json.get("students").and_then(Value::as_object) {
         for (name, s) in students {
             let test = s.get("test").unwrap_or(&Value::Null);
-            let scores = match (
-                num(test, "student_nll"),
-                num(test, "student_acc"),
-                num(test, "entropy_mae"),
-            ) {
-                (Some(nll), Some(acc), _) => {
-                    format!("test NLL {nll:.4}, accuracy {:.2}%", 100.0 * acc)
-                }
-                (_, _, Some(mae)) => format!("entropy MAE {mae:.4} nats"),
-                _ => "not scored on the test set".into(),
+            // A two-headed student's `test` has both the predictive and the entropy scores.
+            let mut scores = Vec::new();
+            if let (Some(nll), Some(acc)) = (num(test, "student_nll"), num(test, "student_acc")) {
+                scores.push(format!("test NLL {nll:.4}, accuracy {:.2}%", 100.0 * acc));
+            }
+            if let Some(mae) = num(test, "entropy_mae") {
+                scores.push(format!("entropy MAE {mae:.4} nats"));
+            }
+            let scores = match scores.is_empty() {
+                true => "not scored on the test set".to_string(),
+                false => scores.join(", "),
             };
             let target = s.get("target").and_then(Value::as_str).unwrap_or("?");
             let _ = writeln!(text, "student {name} ({target}): {scores}");

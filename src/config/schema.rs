@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::choices::{
     Arch, DatasetName, Estimator, Loss, OodScore, SamplerKind, StepSchedule, Target,
 };
+use super::heads::HeadConfig;
 use super::prune::PruneConfig;
 
 /// Everything a run needs, as read from a TOML file.
@@ -331,6 +332,12 @@ pub struct StudentConfig {
     /// The student steps over which a `dirichlet` student's temperature falls from
     /// `dirichlet_temperature` to 1; 0 = no annealing (T = 1 from the start). Default 5000.
     pub dirichlet_anneal_steps: u64,
+    /// Several heads on the student's one trunk (see `config::heads`), each
+    /// `{ target, estimator, loss }`, trained on the sum of their losses; the student's own
+    /// target, estimator and loss must then be left out. Default [] (one head: the student's
+    /// own target, estimator and loss).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub heads: Vec<HeadConfig>,
 }
 
 impl Default for StudentConfig {
@@ -351,6 +358,7 @@ impl Default for StudentConfig {
             lr_decay_factor: 0.5,
             dirichlet_temperature: 10.0,
             dirichlet_anneal_steps: 5000,
+            heads: Vec::new(),
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::ops::Deref;
 
-use super::choices::{DatasetInfo, Estimator, OodScore, SamplerKind, StepSchedule, Target};
+use super::choices::{DatasetInfo, OodScore, SamplerKind, StepSchedule, Target};
 use super::prune::check_prune;
 use super::schema::{RunConfig, StudentConfig};
 use crate::{Error, Result};
@@ -203,7 +203,7 @@ fn check_ood_flag(c: &RunConfig) -> Result<()> {
     if c.data.holdout == 0 {
         return Ok(());
     }
-    let has = |t: Target| c.students.iter().any(|s| s.target == t);
+    let has = |t: Target| c.students.iter().any(|s| s.has_target(t));
     let needs = match c.eval.ood_score {
         OodScore::Total => vec![Target::Predictive],
         OodScore::Epistemic => vec![Target::Predictive, Target::Entropy],
@@ -322,19 +322,9 @@ fn check_sampler_settings(c: &RunConfig) -> Result<()> {
     Ok(())
 }
 
-/// A `dirichlet` student's estimator (U_s only) and annealing temperature (finite, >= 1;
-/// checked whatever the target, as every key is).
+/// A `dirichlet` student's annealing temperature (finite, >= 1; checked whatever the target,
+/// as every key is; its estimator is checked with the heads', `heads::check_student_heads`).
 fn check_dirichlet(key: &dyn Fn(&str) -> String, s: &StudentConfig) -> Result<()> {
-    if s.estimator == Estimator::RunningMean && !s.target.allows_running_mean_estimator() {
-        return Err(Error::config(
-            key("estimator"),
-            format!(
-                "must be `sample` for target `{}` (each teacher sample is one draw of the \
-                 student's Dirichlet; a running mean of them is none), found `running-mean`",
-                s.target.as_str()
-            ),
-        ));
-    }
     let t = s.dirichlet_temperature;
     if !(t.is_finite() && t >= 1.0) {
         return Err(Error::config(
@@ -362,33 +352,7 @@ fn check_students(c: &RunConfig) -> Result<()> {
                 format!("must be unique, found `{}` twice", s.name),
             ));
         }
-        if !s.target.allowed_losses().contains(&s.loss) {
-            let allowed: Vec<&str> = s
-                .target
-                .allowed_losses()
-                .iter()
-                .map(|l| l.as_str())
-                .collect();
-            return Err(Error::config(
-                key("loss"),
-                format!(
-                    "must be one of {} for target `{}`, found `{}`",
-                    allowed.join(", "),
-                    s.target.as_str(),
-                    s.loss.as_str()
-                ),
-            ));
-        }
-        if s.estimator == Estimator::Sample && !s.target.allows_sample_estimator() {
-            return Err(Error::config(
-                key("estimator"),
-                format!(
-                    "must be `running-mean` for target `{}` (H[E p] - E H[p] is no expectation \
-                     of one sample's value, so U_s cannot estimate it), found `sample`",
-                    s.target.as_str()
-                ),
-            ));
-        }
+        super::heads::check_student_heads(i, s)?;
         check_dirichlet(&key, s)?;
         positive_int(&key("thinning"), s.thinning)?;
         check_width(&key("width"), s, c)?;

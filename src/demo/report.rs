@@ -259,7 +259,7 @@ fn layers(spec: &ModelSpec) -> String {
 /// A student's settings in one line.
 fn student(cfg: &ValidConfig, s: &StudentConfig) -> String {
     let classes = cfg.dataset_info().classes;
-    let outputs = s.target.outputs(classes);
+    let outputs = s.outputs(classes);
     let spec = ModelSpec {
         arch: cfg.teacher.arch,
         width: s.width,

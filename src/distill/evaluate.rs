@@ -4,7 +4,8 @@
 //! ensemble's E[p(1 - p)] per class and of a mutual-information student to its
 //! H[E p] - E H[p]; a Dirichlet student (EnD^2) is scored as a predictive one on its expected
 //! predictive alpha / alpha_0, and by the MAE of its aleatoric and knowledge parts to the
-//! ensemble's E H[p] and H[E p] - E H[p].
+//! ensemble's E H[p] and H[E p] - E H[p]. A multi-head student is scored head by head, each
+//! head as the student of its target would be.
 
 use super::student::Student;
 use super::teacher::Teacher;
@@ -33,10 +34,11 @@ pub fn add_teacher_sample(
     ensemble.finish_sample();
 }
 
-/// The student's predictions `[n, width]` on every input of `data`, in chunks of `batch`.
+/// The student's predictions `[n, width]` (all its heads' side by side) on every input of
+/// `data`, in chunks of `batch`.
 pub fn student_predictions(student: &mut Student, data: &Dataset, batch: usize) -> Vec<f32> {
     let len = data.image_len();
-    let width = student.target.width();
+    let width = student.width();
     let mut out = vec![0.0; data.len() * width];
     for start in (0..data.len()).step_by(batch) {
         let rows = batch.min(data.len() - start);
@@ -46,22 +48,44 @@ pub fn student_predictions(student: &mut Student, data: &Dataset, batch: usize) 
     out
 }
 
+/// The predictions `[n, width]` of head `head` of `student` on every input of `data`.
+pub fn head_predictions(
+    student: &mut Student,
+    head: usize,
+    data: &Dataset,
+    batch: usize,
+) -> Vec<f32> {
+    let all = student_predictions(student, data, batch);
+    student.heads()[head].of(&all, student.width())
+}
+
+/// The first student (in config order) with a head distilling `target`, and that head.
+fn first_head(students: &[Student], target: Target) -> Option<(usize, usize)> {
+    students
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| s.head_of(target).map(|h| (i, h)))
+}
+
 /// The OOD threshold of `gped predict`'s flag, chosen on the held-out in-distribution images
-/// `holdout` from the uncertainties of the first predictive student and the first entropy
-/// student (the ones `infer::Distilled` answers with), as `eval.ood_score` and `eval.ood_tpr`
-/// say; `None` without a predictive student (the config check asks for one when there is a
-/// holdout).
+/// `holdout` from the uncertainties of the first predictive head and the first entropy head
+/// (of single- or multi-head students: the ones `infer::Distilled` answers with), as
+/// `eval.ood_score` and `eval.ood_tpr` say; `None` without a predictive head (the config
+/// check asks for one when there is a holdout).
 pub fn ood_threshold(
     students: &mut [Student],
     holdout: &Dataset,
     cfg: &crate::config::EvalConfig,
 ) -> Result<Option<OodThreshold>> {
-    let first = |target: Target| students.iter().position(|s| s.target_kind == target);
-    let (Some(p), e) = (first(Target::Predictive), first(Target::Entropy)) else {
+    let (Some((p, ph)), e) = (
+        first_head(students, Target::Predictive),
+        first_head(students, Target::Entropy),
+    ) else {
         return Ok(None);
     };
-    let probs = student_predictions(&mut students[p], holdout, cfg.test_batch);
-    let aleatoric = e.map(|e| student_predictions(&mut students[e], holdout, cfg.test_batch));
+    let probs = head_predictions(&mut students[p], ph, holdout, cfg.test_batch);
+    let aleatoric =
+        e.map(|(e, eh)| head_predictions(&mut students[e], eh, holdout, cfg.test_batch));
     let u = Uncertainty::from_predictive(&probs, holdout.num_classes(), aleatoric);
     match OodThreshold::scores_for(cfg.ood_score, &u) {
         Some(scores) => OodThreshold::choose(cfg.ood_score, cfg.ood_tpr, scores).map(Some),
@@ -80,35 +104,40 @@ pub struct TestMetrics {
     pub ensemble_samples: u64,
 }
 
-/// Scores the first predictive and the first entropy student on `test` against `ensemble`.
+/// Scores the first predictive and the first entropy head (of single- or multi-head
+/// students) on `test` against `ensemble`.
 pub fn test_metrics(
     students: &mut [Student],
     test: &Dataset,
     ensemble: &Ensemble,
     batch: usize,
 ) -> TestMetrics {
-    let first = |target| students.iter().position(|s| s.target_kind == target);
-    let scored = [first(Target::Predictive), first(Target::Entropy)];
-    let mut all = vec![None; students.len()];
-    for i in scored.into_iter().flatten() {
-        all[i] = student_metrics(&mut students[i], test, ensemble, batch);
+    let scored = [Target::Predictive, Target::Entropy].map(|t| first_head(students, t));
+    let mut all = Vec::new();
+    for (i, s) in students.iter_mut().enumerate() {
+        if scored.iter().any(|f| f.is_some_and(|(j, _)| j == i)) {
+            all.extend(student_metrics(s, test, ensemble, batch));
+        } else {
+            all.extend(vec![None; s.heads().len()]);
+        }
     }
     TestMetrics::of_first(&all, ensemble.samples())
 }
 
 impl TestMetrics {
-    /// The metrics of the first predictive and the first entropy student among `students`'
-    /// metrics, for an ensemble of `samples` posterior samples.
-    pub fn of_first(students: &[Option<StudentMetrics>], samples: u64) -> Self {
+    /// The metrics of the first predictive and the first entropy head among `heads`'
+    /// metrics (every student's heads in config order), for an ensemble of `samples`
+    /// posterior samples.
+    pub fn of_first(heads: &[Option<StudentMetrics>], samples: u64) -> Self {
         let mut metrics = TestMetrics {
             ensemble_samples: samples,
             ..TestMetrics::default()
         };
-        metrics.predictive = students.iter().find_map(|m| match m {
+        metrics.predictive = heads.iter().find_map(|m| match m {
             Some(StudentMetrics::Predictive(p)) => Some(p.clone()),
             _ => None,
         });
-        metrics.entropy_mae = students.iter().find_map(|m| match m {
+        metrics.entropy_mae = heads.iter().find_map(|m| match m {
             Some(StudentMetrics::Entropy { entropy_mae }) => Some(*entropy_mae),
             _ => None,
         });
@@ -143,54 +172,58 @@ pub struct DirichletMetrics {
     pub knowledge_mae: f64,
 }
 
-/// [`StudentMetrics`] of `student` on `test`.
+/// [`StudentMetrics`] of each head of `student` on `test` (one for a single-head student).
 pub fn student_metrics(
     student: &mut Student,
     test: &Dataset,
     ensemble: &Ensemble,
     batch: usize,
-) -> Option<StudentMetrics> {
+) -> Vec<Option<StudentMetrics>> {
     if ensemble.samples() == 0 {
-        return None;
+        return vec![None; student.heads().len()];
     }
-    match student.target_kind {
-        Target::Predictive => {
-            let predictions = student_predictions(student, test, batch);
-            Some(StudentMetrics::Predictive(compare_predictive(
-                &ensemble.mean_probs(),
-                &predictions,
-                test.labels(),
-                test.num_classes(),
-            )))
-        }
-        Target::Entropy => {
-            let predictions = student_predictions(student, test, batch);
-            Some(StudentMetrics::Entropy {
-                entropy_mae: mean_abs_error(&predictions, &ensemble.mean_entropy()),
-            })
-        }
+    let all = student_predictions(student, test, batch);
+    let total = student.width();
+    (student.heads().iter())
+        .map(|h| head_metrics(h.kind, &h.of(&all, total), test, ensemble))
+        .collect()
+}
+
+/// [`StudentMetrics`] of the `predictions` of a head distilling `target`.
+fn head_metrics(
+    target: Target,
+    predictions: &[f32],
+    test: &Dataset,
+    ensemble: &Ensemble,
+) -> Option<StudentMetrics> {
+    match target {
+        Target::Predictive => Some(StudentMetrics::Predictive(compare_predictive(
+            &ensemble.mean_probs(),
+            predictions,
+            test.labels(),
+            test.num_classes(),
+        ))),
+        Target::Entropy => Some(StudentMetrics::Entropy {
+            entropy_mae: mean_abs_error(predictions, &ensemble.mean_entropy()),
+        }),
         Target::Variance => {
             let teacher = ensemble.mean_variance()?;
-            let predictions = student_predictions(student, test, batch);
             Some(StudentMetrics::Variance {
-                variance_mae: mae_f64(&predictions, &teacher),
+                variance_mae: mae_f64(predictions, &teacher),
             })
         }
-        Target::MutualInformation => {
-            let predictions = student_predictions(student, test, batch);
-            Some(StudentMetrics::MutualInformation {
-                mutual_information_mae: mae_f64(&predictions, &ensemble.mutual_information()),
-            })
-        }
+        Target::MutualInformation => Some(StudentMetrics::MutualInformation {
+            mutual_information_mae: mae_f64(predictions, &ensemble.mutual_information()),
+        }),
         Target::Dirichlet => {
-            let alphas = student_predictions(student, test, batch);
+            let alphas = predictions;
             let k = test.num_classes();
-            let u = Uncertainty::from_dirichlet(&alphas, k);
+            let u = Uncertainty::from_dirichlet(alphas, k);
             let (aleatoric, knowledge) = (u.aleatoric?, u.knowledge?);
             Some(StudentMetrics::Dirichlet(DirichletMetrics {
                 predictive: compare_predictive(
                     &ensemble.mean_probs(),
-                    &expected_predictive(&alphas, k),
+                    &expected_predictive(alphas, k),
                     test.labels(),
                     k,
                 ),
@@ -260,7 +293,7 @@ mod tests {
 
     /// The student's outputs input by input (batch 1), `width` values each.
     fn outputs_one_by_one(s: &mut Student, data: &Dataset) -> Vec<f64> {
-        let w = s.target.width();
+        let w = s.width();
         let mut all = Vec::new();
         for i in 0..data.len() {
             let mut out = vec![0.0; w];
@@ -323,7 +356,7 @@ mod tests {
         ] {
             let mut st = student(target);
             let want = mae(&outputs_one_by_one(&mut st, &data), teacher);
-            let got = match student_metrics(&mut st, &data, &ensemble, 2) {
+            let got = match student_metrics(&mut st, &data, &ensemble, 2).remove(0) {
                 Some(StudentMetrics::Variance { variance_mae }) => variance_mae,
                 Some(StudentMetrics::MutualInformation {
                     mutual_information_mae,
@@ -335,8 +368,8 @@ mod tests {
         }
         let mut p = student(Target::Predictive);
         assert!(matches!(
-            student_metrics(&mut p, &data, &ensemble, 2),
-            Some(StudentMetrics::Predictive(_))
+            student_metrics(&mut p, &data, &ensemble, 2).as_slice(),
+            [Some(StudentMetrics::Predictive(_))]
         ));
     }
 
@@ -370,7 +403,8 @@ mod tests {
             })
             .collect();
         let want = compare_predictive(&ensemble.mean_probs(), &probs, data.labels(), K);
-        let Some(StudentMetrics::Dirichlet(got)) = student_metrics(&mut st, &data, &ensemble, 2)
+        let Some(StudentMetrics::Dirichlet(got)) =
+            student_metrics(&mut st, &data, &ensemble, 2).remove(0)
         else {
             panic!("a Dirichlet student has Dirichlet metrics");
         };
@@ -402,7 +436,7 @@ mod tests {
         for target in [Target::Variance, Target::MutualInformation] {
             assert_eq!(
                 student_metrics(&mut student(target), &data, &empty, 2),
-                None
+                vec![None]
             );
         }
     }

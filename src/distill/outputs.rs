@@ -6,6 +6,7 @@
 //! student step (see `pipeline`), since each reads or saves the students.
 
 use super::evaluate::{StudentMetrics, TestMetrics, ood_threshold, student_metrics, test_metrics};
+use super::head_record as heads;
 use super::prepare::RunData;
 use super::prune;
 use super::record::Recorder;
@@ -116,14 +117,18 @@ pub fn finish(
     let clock = Instant::now();
     let students = &mut distiller.students;
     let batch = cfg.eval.test_batch;
-    let each: Vec<Option<StudentMetrics>> = students
+    let each: Vec<Vec<Option<StudentMetrics>>> = students
         .iter_mut()
         .map(|s| student_metrics(s, &data.test, ensemble, batch))
         .collect();
-    let metrics = TestMetrics::of_first(&each, ensemble.samples());
+    let metrics = TestMetrics::of_first(&each.concat(), ensemble.samples());
     time.eval_s += clock.elapsed().as_secs_f64();
     for s in students.iter() {
-        weights::save(&s.net.params, &recorder.student_path(&s.name), None)?;
+        weights::save(
+            &s.net.params,
+            &recorder.student_path(&s.name),
+            heads::weights_metadata(s),
+        )?;
     }
     let ood_threshold = match &data.holdout {
         Some(holdout) => ood_threshold(students, holdout, &cfg.eval)?,
@@ -155,13 +160,16 @@ pub fn finish(
         .zip(&each)
         .map(|(s, test)| {
             let mut info = json!({
-                "target": s.target_kind,
+                "target": heads::target_label(s),
                 "params": s.net.params.len(),
                 "flops": s.net.flops_per_example(),
                 "hidden_widths": s.net.hidden_widths(),
                 "steps": s.steps,
-                "test": test,
+                "test": heads::merged(test),
             });
+            if s.heads().len() > 1 {
+                info["heads"] = heads::heads_json(s, test);
+            }
             if let Some(report) = pruned.as_ref().and_then(|p| p["students"].get(&s.name)) {
                 info["pruned"] = report.clone();
             }

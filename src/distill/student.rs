@@ -5,26 +5,28 @@
 //! (Experiment 3), whose gradient joins the loss's before the Adam step (Adam's own weight
 //! decay is then added inside the optimiser, as always). A pruned student continues with its
 //! smaller network, no group lasso and a fresh Adam ([`Student::install_pruned`]).
+//! A student with several heads (`students[].heads`, see `head`) shares its hidden layers
+//! among them: each head makes its own targets and loss on its columns of the one output
+//! layer, and the student takes one backward pass and one Adam step on the sum of the losses.
 
+use super::head::{Head, heads_of};
 use crate::Result;
 use crate::base::{StateReader, StateWriter, Stateful};
 use crate::config::Arch;
-use crate::config::{Estimator as EstimatorChoice, StudentConfig, Target};
-use crate::expectation::{
-    CurrentSample, Estimator, PosteriorExpectation, RunningMean, RunningMutualInformation,
-    for_student,
-};
+use crate::config::{StudentConfig, Target};
 use crate::model::{ModelSpec, build};
 use crate::nn::{Network, UnitGroups, group_lasso};
 use crate::optim::{Adam, AdamConfig, Optimizer, StepLr};
 
-/// One student with its target, estimator, optimiser and the buffers of a step.
+/// One student with its heads (target and estimator each), optimiser and the buffers of a
+/// step.
 pub struct Student {
     pub name: String,
     pub net: Network,
-    pub target: Box<dyn PosteriorExpectation>,
-    pub target_kind: Target,
-    estimator: Box<dyn Estimator>,
+    /// One head per target, side by side in the network's outputs.
+    heads: Vec<Head>,
+    /// The network's outputs per input: the sum of the heads' widths.
+    width: usize,
     optimizer: Adam,
     /// lambda of the group lasso (0 = off) and the groups it penalises: every hidden unit.
     group_lasso: f32,
@@ -35,8 +37,6 @@ pub struct Student {
     thinning: u64,
     /// Optimiser steps taken.
     pub steps: u64,
-    values: Vec<f32>,
-    targets: Vec<f32>,
     grad: Vec<f32>,
     /// Sum and count of losses since the last [`Student::take_mean_loss`].
     loss_sum: f64,
@@ -53,35 +53,8 @@ impl Student {
         pool_size: usize,
         seed: u64,
     ) -> Result<Self> {
-        let target = for_student(cfg, classes);
-        let width = target.width();
-        let estimator: Box<dyn Estimator> = match (cfg.target, cfg.estimator) {
-            (Target::Dirichlet, EstimatorChoice::RunningMean) => {
-                return Err(crate::Error::config(
-                    "students[].estimator",
-                    format!(
-                        "must be `sample` for target `dirichlet` (student `{}`), found \
-                         `running-mean`",
-                        cfg.name
-                    ),
-                ));
-            }
-            (Target::MutualInformation, EstimatorChoice::Sample) => {
-                return Err(crate::Error::config(
-                    "students[].estimator",
-                    format!(
-                        "must be `running-mean` for target `mutual-information` (student `{}`), \
-                         found `sample`",
-                        cfg.name
-                    ),
-                ));
-            }
-            (Target::MutualInformation, EstimatorChoice::RunningMean) => {
-                Box::new(RunningMutualInformation::new(pool_size, classes))
-            }
-            (_, EstimatorChoice::Sample) => Box::new(CurrentSample),
-            (_, EstimatorChoice::RunningMean) => Box::new(RunningMean::new(pool_size, width)),
-        };
+        let heads = heads_of(&cfg.head_configs(), cfg, classes, pool_size)?;
+        let width = heads.iter().map(Head::width).sum();
         let spec = ModelSpec {
             arch,
             width: cfg.width,
@@ -107,9 +80,8 @@ impl Student {
         Ok(Student {
             name: cfg.name.clone(),
             net,
-            target,
-            target_kind: cfg.target,
-            estimator,
+            heads,
+            width,
             optimizer,
             group_lasso: cfg.group_lasso as f32,
             lasso_groups,
@@ -117,12 +89,25 @@ impl Student {
             schedule_origin: 0,
             thinning: cfg.thinning,
             steps: 0,
-            values: Vec::new(),
-            targets: Vec::new(),
             grad: Vec::new(),
             loss_sum: 0.0,
             loss_count: 0,
         })
+    }
+
+    /// The student's heads, in the order of their columns.
+    pub fn heads(&self) -> &[Head] {
+        &self.heads
+    }
+
+    /// The network's outputs per input (the sum of the heads' widths).
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The index of the student's head distilling `target`, if any.
+    pub fn head_of(&self, target: Target) -> Option<usize> {
+        self.heads.iter().position(|h| h.kind == target)
     }
 
     /// Whether Algorithm 1 updates this student at teacher step `t` with burn-in `burn_in`.
@@ -142,21 +127,17 @@ impl Student {
         classes: usize,
     ) -> f32 {
         let batch = indices.len();
-        let n = batch * self.target.width();
-        self.values.resize(batch * self.target.value_width(), 0.0);
-        self.targets.resize(n, 0.0);
-        self.grad.resize(n, 0.0);
-        // g_hat_i <- U(g_hat_i, theta, m_i) for i in S'.
-        self.target.set_student_step(self.steps);
-        self.target.value(probs, classes, &mut self.values);
-        self.estimator
-            .update(indices, &self.values, &mut self.targets);
-        // phi <- phi - alpha_s grad_phi sum_i l(g_hat_i, f(x_i|phi)).
+        self.grad.resize(batch * self.width, 0.0);
+        // g_hat_i <- U(g_hat_i, theta, m_i) for i in S', for each head.
+        for head in &mut self.heads {
+            head.update_targets(indices, probs, classes, self.steps);
+        }
+        // phi <- phi - alpha_s grad_phi sum_heads sum_i l(g_hat_i, f(x_i|phi)).
         self.net.training = true;
         self.net.reseed(t);
         self.net.params.zero_grads();
         let raw = self.net.forward(inputs, batch);
-        let loss = self.target.loss(raw, &self.targets, &mut self.grad);
+        let loss = heads_loss(&mut self.heads, raw, self.width, &mut self.grad);
         self.net.backward(inputs, &self.grad, batch);
         if self.group_lasso > 0.0 {
             let params = &mut self.net.params;
@@ -232,12 +213,34 @@ impl Student {
         mean
     }
 
-    /// The student's predictions (softmax or exp head applied) for `inputs`
-    /// `[batch, input_size]`, in evaluation mode, written to `out` `[batch, width]`.
+    /// The student's predictions (each head's softmax or exp applied to its columns) for
+    /// `inputs` `[batch, input_size]`, in evaluation mode, written to `out` `[batch, width]`.
     pub fn predict(&mut self, inputs: &[f32], batch: usize, out: &mut [f32]) {
         self.net.training = false;
         let raw = self.net.forward(inputs, batch);
-        self.target.predict(raw, out);
+        for head in &mut self.heads {
+            head.predict(raw, self.width, out);
+        }
+    }
+}
+
+/// The sum of the heads' losses on the raw outputs `raw` `[batch, total]`, their gradients
+/// written side by side into `grad` `[batch, total]` (each head into its columns).
+pub fn heads_loss(heads: &mut [Head], raw: &[f32], total: usize, grad: &mut [f32]) -> f32 {
+    heads.iter_mut().map(|h| h.loss(raw, total, grad)).sum()
+}
+
+impl Student {
+    /// Where each head's state (its estimator's memory) is saved: under the student's own
+    /// prefix for a single head (as before heads existed), under `heads/TARGET/` for several.
+    fn head_prefixes(&self, prefix: &str) -> Vec<String> {
+        match self.heads.as_slice() {
+            [_] => vec![prefix.to_string()],
+            heads => heads
+                .iter()
+                .map(|h| format!("{prefix}heads/{}/", h.kind.as_str()))
+                .collect(),
+        }
     }
 }
 
@@ -247,8 +250,9 @@ impl Stateful for Student {
     fn save_state(&self, prefix: &str, out: &mut StateWriter) {
         self.net.params.save_state(&format!("{prefix}params/"), out);
         self.optimizer.save_state(&format!("{prefix}adam/"), out);
-        self.estimator
-            .save_state(&format!("{prefix}estimator/"), out);
+        for (head, head_prefix) in self.heads.iter().zip(self.head_prefixes(prefix)) {
+            head.save_state(&head_prefix, out);
+        }
         out.scalar(&format!("{prefix}steps"), self.steps);
         out.scalar(&format!("{prefix}loss_sum"), self.loss_sum);
         out.scalar(&format!("{prefix}loss_count"), self.loss_count);
@@ -260,8 +264,10 @@ impl Stateful for Student {
             .load_state(&format!("{prefix}params/"), state)?;
         self.optimizer
             .load_state(&format!("{prefix}adam/"), state)?;
-        self.estimator
-            .load_state(&format!("{prefix}estimator/"), state)?;
+        let prefixes = self.head_prefixes(prefix);
+        for (head, head_prefix) in self.heads.iter_mut().zip(prefixes) {
+            head.load_state(&head_prefix, state)?;
+        }
         self.steps = state.scalar(&format!("{prefix}steps"))?;
         self.loss_sum = state.scalar(&format!("{prefix}loss_sum"))?;
         self.loss_count = state.scalar(&format!("{prefix}loss_count"))?;
@@ -272,6 +278,8 @@ impl Stateful for Student {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Estimator as EstimatorChoice, Loss};
+    use crate::expectation::{CurrentSample, Estimator, for_target};
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
@@ -303,7 +311,9 @@ mod tests {
     }
 
     /// With lambda = 0 a step is the step without the group lasso, bit for bit: the same
-    /// sequence (targets, forward, loss, backward, Adam) written out here.
+    /// sequence (targets, forward, loss, backward, Adam) written out here, with the
+    /// predictive target and U_s built directly (as the student did before it had heads: a
+    /// single-head student's step is unchanged by them).
     #[test]
     fn zero_lambda_leaves_the_step_unchanged() {
         let (indices, inputs, probs) = batch();
@@ -311,16 +321,17 @@ mod tests {
         let loss = with.step(101, &indices, &inputs, &probs, CLASSES);
         let mut by_hand = student(0.0);
         let s = &mut by_hand;
-        let n = indices.len() * s.target.width();
-        let v = indices.len() * s.target.value_width();
+        let target = for_target(Target::Predictive, CLASSES, Loss::CrossEntropy);
+        let n = indices.len() * target.width();
+        let v = indices.len() * target.value_width();
         let (mut values, mut targets, mut grad) = (vec![0.0; v], vec![0.0; n], vec![0.0; n]);
-        s.target.value(&probs, CLASSES, &mut values);
-        s.estimator.update(&indices, &values, &mut targets);
+        target.value(&probs, CLASSES, &mut values);
+        CurrentSample.update(&indices, &values, &mut targets);
         s.net.training = true;
         s.net.reseed(101);
         s.net.params.zero_grads();
         let raw = s.net.forward(&inputs, indices.len());
-        let expect = s.target.loss(raw, &targets, &mut grad);
+        let expect = target.loss(raw, &targets, &mut grad);
         s.net.backward(&inputs, &grad, indices.len());
         s.optimizer.step(&mut s.net.params);
         assert_eq!(loss.to_bits(), expect.to_bits());
@@ -401,7 +412,8 @@ mod tests {
             3,
         )
         .unwrap();
-        assert_eq!((s.target.width(), s.target.value_width()), (1, CLASSES + 1));
+        let head = &s.heads()[0].target;
+        assert_eq!((head.width(), head.value_width()), (1, CLASSES + 1));
         let (indices, inputs, probs) = batch();
         assert!(s.step(101, &indices, &inputs, &probs, CLASSES).is_finite());
     }
@@ -435,7 +447,7 @@ mod tests {
             3,
         )
         .unwrap();
-        assert_eq!(s.target.width(), CLASSES);
+        assert_eq!(s.heads()[0].width(), CLASSES);
         let (indices, inputs, probs) = batch();
         for t in 101..105 {
             assert!(s.step(t, &indices, &inputs, &probs, CLASSES).is_finite());

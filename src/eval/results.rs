@@ -33,8 +33,9 @@ pub struct ModelOutputs {
 }
 
 /// The outputs of the teacher, of each predictive student and of each Dirichlet student. The
-/// i-th predictive student is paired with the i-th entropy student, or the first one when
-/// there are fewer; a Dirichlet student needs none.
+/// i-th predictive student is paired with the i-th single-head entropy student, or the last
+/// one when there are fewer; the predictive head of a multi-head student (`NAME/predictive`)
+/// with its own entropy head when it has one; a Dirichlet student needs none.
 pub fn model_outputs(
     run: &mut RunFolder,
     test: &Dataset,
@@ -57,6 +58,7 @@ pub fn model_outputs(
     let dirichlet_ids = run.students.students_of(Target::Dirichlet);
     let students = &mut run.students.students;
     let names: Vec<String> = students.iter().map(|s| s.name.clone()).collect();
+    let owners: Vec<String> = students.iter().map(|s| s.student.clone()).collect();
     let mut predict = |i: usize, data: &Dataset| -> Vec<f32> {
         students[i].predict(data.images(), data.len(), batch)
     };
@@ -66,7 +68,12 @@ pub fn model_outputs(
         .collect();
     let mut students = Vec::new();
     for (j, i) in predictive_ids.into_iter().enumerate() {
-        let pair = entropy_outputs.len().checked_sub(1).map(|last| j.min(last));
+        let own = entropy_ids.iter().position(|&e| owners[e] == owners[i]);
+        // Else the j-th single-head entropy student (or the last): never another student's head.
+        let single: Vec<usize> = (0..entropy_ids.len())
+            .filter(|&p| names[entropy_ids[p]] == owners[entropy_ids[p]])
+            .collect();
+        let pair = own.or(single.len().checked_sub(1).map(|last| single[j.min(last)]));
         let probs = predict(i, test);
         let ood_probs = ood.map(|o| predict(i, &o.data));
         let aleatoric = |ood: bool| {

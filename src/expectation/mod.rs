@@ -2,9 +2,11 @@
 //! what the teacher's value is at an input and how a student predicts and is scored against it;
 //! an estimator (U_s, Eq. 9, or U_o, Eq. 10) turns the current sample's values into the
 //! student's training targets (`mutual_information`: U_o for the mutual information, which is
-//! no single expectation). `entropy` is H[p], of one sample or of the ensemble mean.
-//! `dirichlet` is EnD^2's Dirichlet target, the baseline GPED is compared with.
+//! no single expectation). `entropy` is H[p], of one sample or of the ensemble mean;
+//! `columns` reads and writes one head's outputs of a multi-head student. `dirichlet` is
+//! EnD^2's Dirichlet target, the baseline GPED is compared with.
 
+pub mod columns;
 pub mod dirichlet;
 pub mod entropy;
 pub mod estimator;

@@ -6,10 +6,13 @@
 //! A Dirichlet (EnD^2) student answers only in a run without a predictive student: its
 //! expected predictive alpha / alpha_0 and its Dirichlet's three uncertainties; beside a
 //! predictive student it is left to `gped eval`, which compares the two.
+//! A multi-head student (`students[].heads`) answers as one student per head, named
+//! `NAME/TARGET`, each reading its columns of the shared output layer: a two-headed
+//! (predictive + entropy) student alone gives the probabilities and the whole decomposition.
 
-use crate::config::{RunConfig, Target, ValidConfig};
+use crate::config::{HeadConfig, RunConfig, StudentConfig, Target, ValidConfig};
 use crate::data::Dataset;
-use crate::expectation::{PosteriorExpectation, for_target};
+use crate::expectation::{PosteriorExpectation, columns, for_target};
 use crate::model::{ModelSpec, build, load_network};
 use crate::nn::{Network, weights};
 use crate::uncertainty::{OodThreshold, Uncertainty, expected_predictive};
@@ -21,12 +24,17 @@ const RUN_DIR_HINT: &str =
     "RUN_DIR must be a folder written by `gped run` (config.toml, students/)";
 
 /// One distilled student: its network with the head of its target (softmax for the
-/// predictive, exp for the entropy and the variance).
+/// predictive, exp for the entropy and the variance); or one head of a multi-head student,
+/// named `NAME/TARGET`, with the student's network.
 pub struct DistilledStudent {
     pub name: String,
     pub target: Target,
+    /// The config's student it is (for a head: the student it is a head of).
+    pub student: String,
     net: Network,
     head: Box<dyn PosteriorExpectation>,
+    /// The head's columns of the network's outputs (all of them for a single-head student).
+    columns: std::ops::Range<usize>,
 }
 
 impl DistilledStudent {
@@ -41,11 +49,20 @@ impl DistilledStudent {
         let len = inputs.len() / n.max(1);
         let width = self.width();
         let mut out = vec![0.0; n * width];
+        let total = self.net.output_size();
+        let mut own = Vec::new();
         self.net.training = false;
         for start in (0..n).step_by(chunk.max(1)) {
             let rows = chunk.max(1).min(n - start);
             let x = &inputs[start * len..(start + rows) * len];
             let raw = self.net.forward(x, rows);
+            let raw = if width == total {
+                raw
+            } else {
+                own.resize(rows * width, 0.0);
+                columns::gather(raw, total, self.columns.clone(), &mut own);
+                &own
+            };
             self.head
                 .predict(raw, &mut out[start * width..(start + rows) * width]);
         }
@@ -90,46 +107,21 @@ impl Distilled {
     /// The students of the run folder `dir` whose (already read) config is `config`.
     pub fn with_config(dir: &Path, config: ValidConfig) -> Result<Self> {
         let classes = config.dataset_info().classes;
-        let students = config
-            .students
-            .iter()
-            .map(|cfg| {
-                let head = for_target(cfg.target, classes, cfg.loss);
-                let path = dir
-                    .join("students")
-                    .join(format!("{}.safetensors", cfg.name));
-                if !path.is_file() {
-                    return Err(not_a_run(
-                        &format!("weights of student `{}`", cfg.name),
-                        path,
-                    ));
+        let mut students = Vec::new();
+        for cfg in &config.students {
+            let heads = cfg.head_configs();
+            let mut offset = 0;
+            for head in &heads {
+                let mut student = open_student(dir, &config, cfg, head, classes)?;
+                let width = student.width();
+                student.columns = offset..offset + width;
+                offset += width;
+                if heads.len() > 1 {
+                    student.name = format!("{}/{}", cfg.name, head.target.as_str());
                 }
-                let arch = config.teacher.arch;
-                let net =
-                    if config.prune.enabled() && config.prune.prunes(&cfg.name, cfg.group_lasso) {
-                        // Pruned: at the widths of its tensors.
-                        load_network(arch, head.width(), &path)?
-                    } else {
-                        // At the config's widths, every tensor's shape checked against them.
-                        let spec = ModelSpec {
-                            arch,
-                            width: cfg.width,
-                            outputs: head.width(),
-                            dropout: cfg.dropout as f32,
-                        };
-                        let mut net = build(&spec, 0);
-                        weights::load(&mut net.params, &path)?;
-                        net.training = false;
-                        net
-                    };
-                Ok(DistilledStudent {
-                    name: cfg.name.clone(),
-                    target: cfg.target,
-                    net,
-                    head,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                students.push(student);
+            }
+        }
         Ok(Distilled {
             dir: dir.to_path_buf(),
             config,
@@ -232,6 +224,54 @@ impl Distilled {
             ood,
         })
     }
+}
+
+/// The student `cfg` of the run folder `dir` answering with its head `head` (the whole
+/// student for a single-head one; its columns are set by the caller): its network at the
+/// config's widths with all the student's outputs, loaded from `students/NAME.safetensors`.
+fn open_student(
+    dir: &Path,
+    config: &ValidConfig,
+    cfg: &StudentConfig,
+    head: &HeadConfig,
+    classes: usize,
+) -> Result<DistilledStudent> {
+    let outputs = cfg.outputs(classes);
+    let path = dir
+        .join("students")
+        .join(format!("{}.safetensors", cfg.name));
+    if !path.is_file() {
+        return Err(not_a_run(
+            &format!("weights of student `{}`", cfg.name),
+            path,
+        ));
+    }
+    let arch = config.teacher.arch;
+    let net = if config.prune.enabled() && config.prune.prunes(&cfg.name, cfg.group_lasso) {
+        // Pruned: at the widths of its tensors.
+        load_network(arch, outputs, &path)?
+    } else {
+        // At the config's widths, every tensor's shape checked against them.
+        let spec = ModelSpec {
+            arch,
+            width: cfg.width,
+            outputs,
+            dropout: cfg.dropout as f32,
+        };
+        let mut net = build(&spec, 0);
+        weights::load(&mut net.params, &path)?;
+        net.training = false;
+        net
+    };
+    let head_target = for_target(head.target, classes, head.loss);
+    Ok(DistilledStudent {
+        name: cfg.name.clone(),
+        target: head.target,
+        student: cfg.name.clone(),
+        net,
+        columns: 0..head_target.width(),
+        head: head_target,
+    })
 }
 
 /// The validated `config.toml` of the run folder `dir` (errors name the missing folder or
