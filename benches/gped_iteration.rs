@@ -100,7 +100,9 @@ impl Iteration {
         );
         black_box(nll.expect("finite"));
         let mut pool = DistillPool::new(data, InputNoise::default()).expect("pool");
-        distiller.stage(t, &mut pool, 4, &mut [teacher]).expect("stage");
+        distiller
+            .stage(t, &mut pool, 4, &mut [teacher])
+            .expect("stage");
         self.t += 1;
     }
 }
@@ -147,7 +149,13 @@ fn teacher_step(c: &mut Criterion) {
                     let (nll, ()) = rayon::join(
                         || {
                             pipeline::sampler_step(
-                                teacher, &mut [], &mut idle, data, batch, t, &mut time,
+                                teacher,
+                                &mut [],
+                                &mut idle,
+                                data,
+                                batch,
+                                t,
+                                &mut time,
                             )
                         },
                         || (),

@@ -136,12 +136,21 @@ fn several_chains_feed_one_ensemble_and_are_diagnosed() {
         assert_eq!(json["ensemble_samples"], 7 * chains, "C = {chains}");
         let d = &json["diagnostics"];
         assert_eq!(d["chains"], chains, "{d}");
-        assert_eq!((d["draws_per_chain"].as_u64(), d["draw_stride"].as_u64()), (Some(7), Some(1)));
-        assert_eq!((d["quantities"].as_u64(), d["inputs"].as_u64()), (Some(1000), Some(100)));
+        assert_eq!(
+            (d["draws_per_chain"].as_u64(), d["draw_stride"].as_u64()),
+            (Some(7), Some(1))
+        );
+        assert_eq!(
+            (d["quantities"].as_u64(), d["inputs"].as_u64()),
+            (Some(1000), Some(100))
+        );
         let rhat = d["rhat"]["max"].as_f64().unwrap_or(f64::INFINITY);
         let ess = d["ess"]["min"].as_f64().unwrap();
         assert!(rhat >= d["rhat"]["median"].as_f64().unwrap(), "{d}");
-        assert!(ess > 0.0 && ess <= d["ess"]["median"].as_f64().unwrap(), "{d}");
+        assert!(
+            ess > 0.0 && ess <= d["ess"]["median"].as_f64().unwrap(),
+            "{d}"
+        );
         // The students step as with one chain (entropy: H = 10, t = 20, 30, 40).
         assert_eq!(json["students"]["predictive"]["steps"], 0);
         assert_eq!(json["students"]["entropy"]["steps"], 3);

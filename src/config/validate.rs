@@ -830,7 +830,11 @@ mod tests {
         assert!(c.validate().is_ok(), "{:?}", c.validate());
         assert_invalid(|c| c.threads = 1025, "threads", "(1024), found 1025");
         assert_invalid(|c| c.sampler.chains = 0, "sampler.chains", "> 0");
-        assert_invalid(|c| c.sampler.chains = 65, "sampler.chains", "(64), found 65");
+        assert_invalid(
+            |c| c.sampler.chains = 65,
+            "sampler.chains",
+            "(64), found 65",
+        );
         assert_invalid(
             |c| c.eval.diagnostic_inputs = 10_001,
             "eval.diagnostic_inputs",

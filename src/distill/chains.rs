@@ -121,7 +121,11 @@ pub fn diagnostic_draws(cfg: &ValidConfig, classes: usize, test_size: usize) -> 
 
 /// One evaluation point of the diagnostics: each of `teachers`' class probabilities on the
 /// first inputs of `test` (as many as `draws` holds), if `draws` keeps this point.
-pub fn record_diagnostic_draws(teachers: &mut [&mut Teacher], test: &Dataset, draws: &mut ChainDraws) {
+pub fn record_diagnostic_draws(
+    teachers: &mut [&mut Teacher],
+    test: &Dataset,
+    draws: &mut ChainDraws,
+) {
     let classes = teachers.first().map_or(1, |t| t.classes());
     let inputs = draws.width() / classes;
     draws.record(|| {
@@ -140,7 +144,9 @@ impl Stateful for Vec<Chain> {
         for (i, chain) in self.iter().enumerate() {
             let at = format!("{prefix}chain-{}/", i + 1);
             chain.teacher.save_state(&format!("{at}teacher/"), out);
-            chain.minibatches.save_state(&format!("{at}minibatches/"), out);
+            chain
+                .minibatches
+                .save_state(&format!("{at}minibatches/"), out);
         }
     }
 

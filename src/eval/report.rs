@@ -28,8 +28,8 @@
 use super::ood::DetectionScores;
 use super::plots::PlotFile;
 use super::results::{EvalResults, ModelResults};
-use crate::sampler::diagnostics::Diagnostics;
 use crate::base::write_atomic;
+use crate::sampler::diagnostics::Diagnostics;
 use crate::{Error, Result};
 use std::fmt::Write;
 use std::path::Path;

@@ -172,4 +172,3 @@ fn read_diagnostics(dir: &Path) -> Option<Diagnostics> {
     let metrics: serde_json::Value = serde_json::from_str(&text).ok()?;
     serde_json::from_value(metrics.get("diagnostics")?.clone()).ok()
 }
-

@@ -42,7 +42,13 @@ pub fn ess(chains: &[&[f64]]) -> Option<f64> {
     let mean_acov = |t: usize| -> f64 {
         let sum: f64 = centred
             .iter()
-            .map(|c| c[..n - t].iter().zip(&c[t..]).map(|(a, b)| a * b).sum::<f64>())
+            .map(|c| {
+                c[..n - t]
+                    .iter()
+                    .zip(&c[t..])
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+            })
             .sum();
         sum / n as f64 / chains.len() as f64
     };

@@ -34,7 +34,12 @@ pub fn rhat(chains: &[&[f64]]) -> Option<f64> {
         return None;
     }
     let means: Vec<f64> = chains.iter().map(|c| mean(c)).collect();
-    let within = mean(&chains.iter().map(|c| sample_variance(c)).collect::<Vec<_>>());
+    let within = mean(
+        &chains
+            .iter()
+            .map(|c| sample_variance(c))
+            .collect::<Vec<_>>(),
+    );
     let between_over_n = sample_variance(&means);
     let n = n as f64;
     let var_plus = (n - 1.0) / n * within + between_over_n;

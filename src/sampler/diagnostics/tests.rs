@@ -39,7 +39,10 @@ fn ess_of_an_ar1_chain_is_n_times_1_minus_r_over_1_plus_r() {
         let chain = ar1(r, n, seed);
         let got = ess(&[&chain]).unwrap() / n as f64;
         let want = (1.0 - r) / (1.0 + r);
-        assert!((got - want).abs() < 5.0 * sd, "r = {r}: ESS/N {got}, want {want}");
+        assert!(
+            (got - want).abs() < 5.0 * sd,
+            "r = {r}: ESS/N {got}, want {want}"
+        );
     }
 }
 
@@ -134,8 +137,14 @@ fn agrees_with_arviz() {
         let series = fixed_series(chains, n);
         let got_ess = ess(&views(&series)).unwrap();
         let got_rhat = split_rhat(&views(&series)).unwrap();
-        assert!((got_ess - want_ess).abs() < 1e-9 * want_ess, "{chains}x{n}: {got_ess}");
-        assert!((got_rhat - want_rhat).abs() < 1e-12, "{chains}x{n}: {got_rhat}");
+        assert!(
+            (got_ess - want_ess).abs() < 1e-9 * want_ess,
+            "{chains}x{n}: {got_ess}"
+        );
+        assert!(
+            (got_rhat - want_rhat).abs() < 1e-12,
+            "{chains}x{n}: {got_rhat}"
+        );
     }
 }
 
@@ -189,7 +198,10 @@ fn summary_takes_the_median_and_the_worst() {
         draws.record(|| vec![w, w, 0.5, w, w + 1.0, 0.5]);
     }
     let d = Diagnostics::of(&draws).unwrap();
-    assert_eq!((d.chains, d.draws_per_chain, d.quantities, d.diagnosed), (2, 8, 3, 3));
+    assert_eq!(
+        (d.chains, d.draws_per_chain, d.quantities, d.diagnosed),
+        (2, 8, 3, 3)
+    );
     let each: Vec<(f64, f64)> = (0..3)
         .map(|q| {
             let s = [draws.series(0, q), draws.series(1, q)];
