@@ -179,10 +179,9 @@ pub fn finish(
         if let Some(t) = &ood_threshold {
             obj.insert("ood_threshold".into(), json!(t));
         }
-        if let Some(d) = Diagnostics::of(diagnostics) {
-            let mut d = json!(d);
-            d["inputs"] = json!(cfg.eval.diagnostic_inputs.min(data.test.len()));
-            obj.insert("diagnostics".into(), d);
+        let inputs = diagnostics.width() / teacher.classes();
+        if let Some(d) = Diagnostics::of(diagnostics, inputs) {
+            obj.insert("diagnostics".into(), json!(d));
         }
         let mut times = json!(time);
         times["inference"] = json!(inference);

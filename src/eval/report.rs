@@ -22,8 +22,9 @@
 //!   `threshold`, `holdout`, `holdout_tpr`, `test_tpr` (share of test inputs not flagged),
 //!   `ood_flagged` (share of the OOD set flagged, null without one)}.
 //! - `diagnostics` (null when the run's `metrics.json` has none) = {`chains`,
-//!   `draws_per_chain`, `draw_stride`, `quantities`, `diagnosed`, `rhat` {`median`, `max`},
-//!   `ess` {`median`, `min`}}: the teacher chains' convergence, as the run computed it.
+//!   `draws_per_chain`, `draw_stride`, `inputs`, `quantities`, `diagnosed`, `rhat`
+//!   {`median`, `max`}, `ess` {`median`, `min`}}: the teacher chains' convergence, as the run
+//!   computed it.
 
 use super::ood::DetectionScores;
 use super::plots::PlotFile;
@@ -293,9 +294,19 @@ fn write_diagnostics(md: &mut String, d: &Diagnostics) -> std::fmt::Result {
     writeln!(md, "## Teacher chains: convergence\n")?;
     writeln!(
         md,
-        "Over {} of the {} class probabilities p(y = k | x, θ) on the diagnostic test \
-         inputs, from {} chain(s) of {} draws (one every {} evaluation point(s)).\n",
-        d.diagnosed, d.quantities, d.chains, d.draws_per_chain, d.draw_stride
+        "Over {} of the {} class probabilities p(y = k | x, θ) on the first {} test inputs, \
+         from {} chain(s) of {} draws (one every {} evaluation point(s)){}.\n",
+        d.diagnosed,
+        d.quantities,
+        d.inputs,
+        d.chains,
+        d.draws_per_chain,
+        d.draw_stride,
+        if d.chains == 1 {
+            "; with one chain, R-hat compares its first and last halves"
+        } else {
+            ""
+        }
     )?;
     writeln!(md, "| | median | worst |\n|---|---|---|")?;
     let inf = |v: Option<f64>| v.map_or("∞".to_string(), |v| format!("{v:.4}"));
@@ -389,6 +400,7 @@ mod tests {
             chains: 2,
             draws_per_chain: 50,
             draw_stride: 1,
+            inputs: 100,
             quantities: 1000,
             diagnosed: 1000,
             rhat: RhatSummary {

@@ -31,6 +31,8 @@ pub struct Diagnostics {
     pub draws_per_chain: usize,
     /// Evaluation points between two draws kept (1 until the record first filled up).
     pub draw_stride: u64,
+    /// Inputs whose class probabilities are the quantities.
+    pub inputs: usize,
     /// Quantities per chain (inputs x classes).
     pub quantities: usize,
     /// Quantities that could be diagnosed (the others have a non-finite draw).
@@ -42,9 +44,9 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    /// The diagnostics of every quantity of `draws`; `None` before 4 draws per chain, or
-    /// when no quantity can be diagnosed.
-    pub fn of(draws: &ChainDraws) -> Option<Self> {
+    /// The diagnostics of every quantity of `draws`, the class probabilities of `inputs`
+    /// inputs; `None` before 4 draws per chain, or when no quantity can be diagnosed.
+    pub fn of(draws: &ChainDraws, inputs: usize) -> Option<Self> {
         let per_quantity: Vec<(f64, f64)> = (0..draws.width())
             .into_par_iter()
             .filter_map(|q| {
@@ -68,6 +70,7 @@ impl Diagnostics {
             chains: draws.chains(),
             draws_per_chain: draws.kept(),
             draw_stride: draws.stride(),
+            inputs,
             quantities: draws.width(),
             diagnosed: rhats.len(),
             rhat,

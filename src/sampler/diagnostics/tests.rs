@@ -197,7 +197,7 @@ fn summary_takes_the_median_and_the_worst() {
     for w in wiggle {
         draws.record(|| vec![w, w, 0.5, w, w + 1.0, 0.5]);
     }
-    let d = Diagnostics::of(&draws).unwrap();
+    let d = Diagnostics::of(&draws, 1).unwrap();
     assert_eq!(
         (d.chains, d.draws_per_chain, d.quantities, d.diagnosed),
         (2, 8, 3, 3)
@@ -217,5 +217,5 @@ fn summary_takes_the_median_and_the_worst() {
     let mut e: Vec<f64> = each.iter().map(|e| e.1).collect();
     e.sort_by(f64::total_cmp);
     assert_eq!((d.ess.median, d.ess.min), (e[1], e[0]));
-    assert_eq!(Diagnostics::of(&ChainDraws::new(2, 3, 64)), None);
+    assert_eq!(Diagnostics::of(&ChainDraws::new(2, 3, 64), 1), None);
 }
