@@ -89,11 +89,20 @@ impl Iteration {
             &self.batch,
             self.t,
         );
-        let nll =
-            pipeline::sampler_step(teacher, distiller, data, batch, t, &mut Timings::default());
+        let nll = pipeline::sampler_step(
+            teacher,
+            &mut [],
+            distiller,
+            data,
+            batch,
+            t,
+            &mut Timings::default(),
+        );
         black_box(nll.expect("finite"));
         let mut pool = DistillPool::new(data, InputNoise::default()).expect("pool");
-        distiller.stage(t, &mut pool, 4, teacher).expect("stage");
+        distiller
+            .stage(t, &mut pool, 4, &mut [teacher])
+            .expect("stage");
         self.t += 1;
     }
 }
@@ -138,7 +147,17 @@ fn teacher_step(c: &mut Criterion) {
                     // Inside the thread pool, as in the loop (a rayon loop entered from
                     // outside the pool pays a cold hand-over).
                     let (nll, ()) = rayon::join(
-                        || pipeline::sampler_step(teacher, &mut idle, data, batch, t, &mut time),
+                        || {
+                            pipeline::sampler_step(
+                                teacher,
+                                &mut [],
+                                &mut idle,
+                                data,
+                                batch,
+                                t,
+                                &mut time,
+                            )
+                        },
                         || (),
                     );
                     black_box(nll.expect("finite"))

@@ -124,6 +124,43 @@ fn a_cyclical_schedule_distils_and_ensembles_in_its_sampling_phases_only() {
 }
 
 #[test]
+fn several_chains_feed_one_ensemble_and_are_diagnosed() {
+    // T = 50, B = 10, eval.every = 5: evaluation points t = 15, 20, ..., 45, 7 of them
+    // (counted by hand). Each of C chains adds its sample at each: 7 C ensemble samples, and
+    // 7 draws per chain of 100 inputs x 10 classes for the diagnostics (eval.diagnostic_inputs
+    // = 100 by default, of the 200 test inputs).
+    let data = synthetic_run_data();
+    for chains in [1, 2] {
+        let set = format!("sampler.chains={chains}");
+        let (json, _dir) = run(&small_config(&[&set]), &data);
+        assert_eq!(json["ensemble_samples"], 7 * chains, "C = {chains}");
+        let d = &json["diagnostics"];
+        assert_eq!(d["chains"], chains, "{d}");
+        assert_eq!(
+            (d["draws_per_chain"].as_u64(), d["draw_stride"].as_u64()),
+            (Some(7), Some(1))
+        );
+        assert_eq!(
+            (d["quantities"].as_u64(), d["inputs"].as_u64()),
+            (Some(1000), Some(100))
+        );
+        let rhat = d["rhat"]["max"].as_f64().unwrap_or(f64::INFINITY);
+        let ess = d["ess"]["min"].as_f64().unwrap();
+        assert!(rhat >= d["rhat"]["median"].as_f64().unwrap(), "{d}");
+        assert!(
+            ess > 0.0 && ess <= d["ess"]["median"].as_f64().unwrap(),
+            "{d}"
+        );
+        // The students step as with one chain (entropy: H = 10, t = 20, 30, 40).
+        assert_eq!(json["students"]["predictive"]["steps"], 0);
+        assert_eq!(json["students"]["entropy"]["steps"], 3);
+    }
+    // No diagnostic inputs, no diagnostics.
+    let (json, _dir) = run(&small_config(&["eval.diagnostic_inputs=0"]), &data);
+    assert!(json.get("diagnostics").is_none(), "{json}");
+}
+
+#[test]
 fn same_config_and_seed_give_identical_metrics_and_weights() {
     let data = synthetic_run_data();
     let cfg = small_config(&["students.0.thinning=2", "students.1.thinning=3"]);

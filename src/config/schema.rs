@@ -199,6 +199,13 @@ pub struct SamplerConfig {
     /// beta: the share of each cycle of the cyclical schedule that explores (no noise, no
     /// samples taken), in [0, 1); each cycle must keep a sampling step. Default 0.8.
     pub exploration: f64,
+    /// C: chains sampled side by side, in 1..=64, each a teacher network with its own initial
+    /// weights, noise stream and minibatches (chain 0's are a one-chain run's), all feeding
+    /// the same students and test-set ensemble: at an evaluation point each chain adds its
+    /// sample (C per point), and rows [c M'/C, (c+1) M'/C) of each distillation batch S' take
+    /// chain c's values. Their agreement is the diagnostics' split R-hat
+    /// (`eval.diagnostic_inputs`). Default 1.
+    pub chains: usize,
 }
 
 impl Default for SamplerConfig {
@@ -216,6 +223,7 @@ impl Default for SamplerConfig {
             decay_gamma: 0.55,
             cycles: 4,
             exploration: 0.8,
+            chains: 1,
         }
     }
 }
@@ -399,6 +407,11 @@ pub struct EvalConfig {
     /// The share of held-out in-distribution inputs (data.holdout) that the OOD threshold
     /// lets pass unflagged (its true-positive rate), in (0, 1). Default 0.95.
     pub ood_tpr: f64,
+    /// Convergence diagnostics: at each evaluation point every chain's class probabilities on
+    /// the first this many test inputs are kept (at most 512 points per chain, evenly spaced
+    /// over the run), and `metrics.json` gets their split R-hat and ESS (`diagnostics`);
+    /// 0 = none; at most the test set size. Default 100.
+    pub diagnostic_inputs: usize,
 }
 
 impl Default for EvalConfig {
@@ -409,6 +422,7 @@ impl Default for EvalConfig {
             test_batch: 1000,
             ood_score: OodScore::Total,
             ood_tpr: 0.95,
+            diagnostic_inputs: 100,
         }
     }
 }

@@ -63,6 +63,8 @@ impl ValidConfig {
 pub const MAX_THREADS: usize = 1024;
 /// Most teacher iterations T (10^12: a million times the paper's 10^6).
 pub const MAX_ITERATIONS: u64 = 1_000_000_000_000;
+/// Most chains `sampler.chains` (each holds a teacher network and its sampler's state).
+pub const MAX_CHAINS: usize = 64;
 /// Largest student width multiplier K1 or K2 (a student 16 times as wide as the teacher).
 pub const MAX_WIDTH_MULTIPLIER: f64 = 16.0;
 
@@ -120,6 +122,12 @@ impl RunConfig {
         at_most(
             "eval.test_batch",
             self.eval.test_batch,
+            self.data.dataset.info().test_size,
+            "the test set size",
+        )?;
+        at_most(
+            "eval.diagnostic_inputs",
+            self.eval.diagnostic_inputs,
             self.data.dataset.info().test_size,
             "the test set size",
         )?;
@@ -240,6 +248,8 @@ fn check_teacher_and_sampler(c: &RunConfig) -> Result<()> {
     positive("sampler.step_size", s.step_size)?;
     non_negative("sampler.prior_precision", s.prior_precision)?;
     positive_int("sampler.batch_size", s.batch_size as u64)?;
+    positive_int("sampler.chains", s.chains as u64)?;
+    at_most("sampler.chains", s.chains, MAX_CHAINS, "the most chains")?;
     at_most(
         "sampler.batch_size",
         s.batch_size,
@@ -807,6 +817,17 @@ mod tests {
         c.students[0].width = [MAX_WIDTH_MULTIPLIER, MAX_WIDTH_MULTIPLIER];
         assert!(c.validate().is_ok(), "{:?}", c.validate());
         assert_invalid(|c| c.threads = 1025, "threads", "(1024), found 1025");
+        assert_invalid(|c| c.sampler.chains = 0, "sampler.chains", "> 0");
+        assert_invalid(
+            |c| c.sampler.chains = 65,
+            "sampler.chains",
+            "(64), found 65",
+        );
+        assert_invalid(
+            |c| c.eval.diagnostic_inputs = 10_001,
+            "eval.diagnostic_inputs",
+            "(10000), found 10001",
+        );
         assert_invalid(
             |c| c.schedule.iterations = u64::MAX,
             "schedule.iterations",

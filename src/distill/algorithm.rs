@@ -13,13 +13,16 @@
 //! ```
 //! The sampler is SGLD in the paper; `sampler.kind` may choose another (`sampler`). A sampler
 //! collects every sample but on a cyclical schedule, whose exploration phases' samples are
-//! neither distilled nor ensembled.
+//! neither distilled nor ensembled. With `sampler.chains = C` every line on theta runs for each
+//! of C chains (`chains`): C sampler steps per iteration, C samples per evaluation point, and
+//! S' split in C equal shares of rows, one per chain.
 //! Students due at the same step share one distillation batch S' and one teacher pass on it.
 //! Their step is deferred to run beside the teacher's next SGLD step, with the same result as
 //! running it at once: `pipeline` says how. What is written between and after the iterations
 //! (log records, checkpoints, final outputs) is in `outputs`. Phase times are measured on the
 //! thread that runs each phase, so with several threads they add up to more than the wall time.
 
+use super::chains::{record_diagnostic_draws, teachers};
 use super::control::Control;
 use super::evaluate::add_teacher_sample;
 use super::outputs::{self, RunSummary};
@@ -82,13 +85,14 @@ fn run_in_pool(
         state.minibatches.next_batch(&mut s_indices);
         let nll = pipeline::sampler_step(
             &mut state.teacher,
+            &mut state.chains,
             &mut state.distiller,
             &data.train,
             &s_indices,
             t,
             &mut state.time,
         )?;
-        state.nll_window = (state.nll_window.0 + nll as f64, state.nll_window.1 + 1);
+        state.nll_window = (state.nll_window.0 + nll, state.nll_window.1 + 1);
 
         // If t > B and t mod H = 0, and theta_t is a sample to use (not in a cyclical
         // schedule's exploration): sample S' from D' and record g(x_i, theta_t) for the due
@@ -97,25 +101,28 @@ fn run_in_pool(
         let collecting = state.teacher.collecting(t);
         if collecting && state.distiller.any_due(t) {
             let clock = Instant::now();
-            state
-                .distiller
-                .stage(t, &mut pool, pool_seed, &mut state.teacher)?;
+            let mut all = teachers(&mut state.teacher, &mut state.chains);
+            state.distiller.stage(t, &mut pool, pool_seed, &mut all)?;
             state.time.student_step_s += clock.elapsed().as_secs_f64();
         }
 
         // After burn-in, every `eval.every` steps if theta_t is a sample to use (and at the end
         // if no sample was taken): add the current sample's predictions to the test-set
-        // ensembles.
+        // ensembles, each chain's in turn, and the diagnostic inputs' to the diagnostics.
         let last = t + 1 == t_max;
         if (t > burn_in && collecting && t.is_multiple_of(cfg.eval.every))
             || (last && state.ensemble.samples() == 0)
         {
             let clock = Instant::now();
             let batch = cfg.eval.test_batch;
-            add_teacher_sample(&mut state.teacher, &data.test, &mut state.ensemble, batch);
-            if let (Some(ood), Some(ens)) = (&data.ood, state.ood_ensemble.as_mut()) {
-                add_teacher_sample(&mut state.teacher, ood, ens, batch);
+            let mut all = teachers(&mut state.teacher, &mut state.chains);
+            for teacher in all.iter_mut() {
+                add_teacher_sample(teacher, &data.test, &mut state.ensemble, batch);
+                if let (Some(ood), Some(ens)) = (&data.ood, state.ood_ensemble.as_mut()) {
+                    add_teacher_sample(teacher, ood, ens, batch);
+                }
             }
+            record_diagnostic_draws(&mut all, &data.test, &mut state.diagnostics);
             state.time.eval_s += clock.elapsed().as_secs_f64();
         }
 

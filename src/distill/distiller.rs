@@ -64,21 +64,29 @@ impl Distiller {
     }
 
     /// Draws S' from the pool D' (with input noise, from draw `t` of the stream `pool_seed`)
-    /// and records the teacher's current predictive probabilities at it, for the students due
-    /// at step `t`.
+    /// and records the teachers' current predictive probabilities at it, for the students due
+    /// at step `t`. With C chains (`teachers`, chain 0 first) rows [c M'/C, (c+1) M'/C) of S'
+    /// take chain c's values: every chain gives its share of each batch, a fixed rule that
+    /// needs no state to resume; one chain gives all rows.
     pub fn stage(
         &mut self,
         t: u64,
         pool: &mut DistillPool,
         pool_seed: u64,
-        teacher: &mut Teacher,
+        teachers: &mut [&mut Teacher],
     ) -> Result<()> {
         assert!(self.staged.is_none(), "a staged batch was not distilled");
         let mut rng = StdRng::seed_from_u64(seeds::at(pool_seed, t));
         pool.sample_batch(&mut rng, &mut self.indices, &mut self.inputs)?;
-        let batch = self.indices.len();
-        self.probs
-            .copy_from_slice(teacher.predict(&self.inputs, batch));
+        let (batch, chains, k) = (self.indices.len(), teachers.len(), self.classes);
+        let input_size = self.inputs.len() / batch.max(1);
+        for (c, teacher) in teachers.iter_mut().enumerate() {
+            let (lo, hi) = (c * batch / chains, (c + 1) * batch / chains);
+            if hi > lo {
+                let x = &self.inputs[lo * input_size..hi * input_size];
+                self.probs[lo * k..hi * k].copy_from_slice(teacher.predict(x, hi - lo));
+            }
+        }
         self.staged = Some(t);
         Ok(())
     }

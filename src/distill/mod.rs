@@ -1,11 +1,14 @@
 //! Distillation: the GPED loop of Algorithm 1 (`algorithm`), the teacher it samples with SGLD
-//! (`teacher`), the students it trains (`student`, their heads `head`, `distiller`), how the loop's steps share
-//! the cores (`pipeline`), what it writes between and after iterations (`outputs`), the
-//! state it carries (`state`), how it is stopped (`control`), the test-set passes
-//! (`evaluate`), what a run folder records of a student's heads (`head_record`), the data a run is made of (`prepare`), pruning and fine-tuning inside a run (`prune`), the run folder (`record`) and
-//! starting or resuming a run in its folder (`session`).
+//! (`teacher`), in one chain or several (`chains`), the students it trains (`student`, their
+//! heads `head`, `distiller`), how the loop's steps share the cores (`pipeline`), what it
+//! writes between and after iterations (`outputs`), the state it carries (`state`), how it is
+//! stopped (`control`), the test-set passes (`evaluate`), what a run folder records of a
+//! student's heads (`head_record`), the data a run is made of (`prepare`), pruning and
+//! fine-tuning inside a run (`prune`), the run folder (`record`) and starting or resuming a
+//! run in its folder (`session`).
 
 pub mod algorithm;
+pub mod chains;
 pub mod control;
 pub mod distiller;
 pub mod evaluate;

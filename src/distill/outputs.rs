@@ -2,7 +2,8 @@
 //! (`metrics.jsonl` and the progress line), the checkpoint, and the run's final outputs (the
 //! students' weights, the ensemble sums and `metrics.json`, with each student's size, hidden
 //! widths and, when pruned, what pruning did; its measured inference time is with the other
-//! times, under `time.inference`). Each first takes any staged
+//! times, under `time.inference`; and the chains' convergence diagnostics, under
+//! `diagnostics`, once each chain has 4 draws). Each first takes any staged
 //! student step (see `pipeline`), since each reads or saves the students.
 
 use super::evaluate::{StudentMetrics, TestMetrics, ood_threshold, student_metrics, test_metrics};
@@ -16,6 +17,7 @@ use crate::base::{StateWriter, Stateful};
 use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::ValidConfig;
 use crate::nn::{time_inference, weights};
+use crate::sampler::diagnostics::Diagnostics;
 use crate::{Error, Result};
 use serde_json::json;
 use std::time::Instant;
@@ -111,6 +113,7 @@ pub fn finish(
         distiller,
         ensemble,
         ood_ensemble,
+        diagnostics,
         time,
         ..
     } = &mut state;
@@ -184,6 +187,10 @@ pub fn finish(
         obj.insert("students".into(), json!(student_info));
         if let Some(t) = &ood_threshold {
             obj.insert("ood_threshold".into(), json!(t));
+        }
+        let inputs = diagnostics.width() / teacher.classes();
+        if let Some(d) = Diagnostics::of(diagnostics, inputs) {
+            obj.insert("diagnostics".into(), json!(d));
         }
         let mut times = json!(time);
         times["inference"] = json!(inference);

@@ -12,8 +12,10 @@
 //! - The teacher's gradient in halves. Unless exactly one student steps beside the sampler
 //!   step, the teacher's minibatch gradient runs as two half minibatches on the network and
 //!   its twin (no student: a core would idle; two: three equal tasks on two cores). The same
-//!   gradient to f32 rounding (tested in `teacher`).
+//!   gradient to f32 rounding (tested in `teacher`). With several chains every chain's step
+//!   runs beside the students' step, the chains concurrently, each split the same way.
 
+use super::chains::{self, Chain};
 use super::distiller::Distiller;
 use super::state::Timings;
 use super::teacher::{GradientSplit, Teacher};
@@ -21,17 +23,20 @@ use crate::Result;
 use crate::data::Dataset;
 use std::time::Instant;
 
-/// Iteration `t`'s sampler step (SGLD: Eq. 7) on the minibatch `indices` of `train`, with the
-/// students' step staged at `t - 1` (if any) running beside it. Returns the minibatch's mean NLL; adds
-/// each side's time to `time` (measured on its own thread).
+/// Iteration `t`'s sampler step (SGLD: Eq. 7) of chain 0 (`teacher`) on the minibatch
+/// `indices` of `train` and of the other `chains` on theirs, with the students' step staged at
+/// `t - 1` (if any) running beside them. Returns the minibatch NLL averaged over the chains
+/// (chain 0's alone, exactly, with one chain); adds each side's time to `time` (measured on its
+/// own thread).
 pub fn sampler_step(
     teacher: &mut Teacher,
+    chains: &mut [Chain],
     distiller: &mut Distiller,
     train: &Dataset,
     indices: &[usize],
     t: u64,
     time: &mut Timings,
-) -> Result<f32> {
+) -> Result<f64> {
     // Students were staged at t - 1 only if its sample is collected (`algorithm`).
     let staged = t > 0 && teacher.collecting(t - 1);
     let split = if staged && distiller.due_count(t - 1) == 1 {
@@ -41,9 +46,22 @@ pub fn sampler_step(
     };
     let ((nll, teacher_s), (distilled, student_s)) = rayon::join(
         || {
-            let clock = Instant::now();
-            let nll = teacher.sampler_step(train, indices, t, split);
-            (nll, clock.elapsed().as_secs_f64())
+            let (first, others) = rayon::join(
+                || {
+                    let clock = Instant::now();
+                    let nll = teacher.sampler_step(train, indices, t, split);
+                    (nll, clock.elapsed().as_secs_f64())
+                },
+                || chains::step_all(chains, train, t, split),
+            );
+            let (nll, first_s) = first;
+            match (nll, others) {
+                (Ok(nll), Ok((sum, others_s))) => {
+                    let mean = (nll as f64 + sum) / (1 + chains.len()) as f64;
+                    (Ok(mean), first_s + others_s)
+                }
+                (Err(e), _) | (_, Err(e)) => (Err(e), first_s),
+            }
         },
         || {
             let clock = Instant::now();

@@ -1,11 +1,13 @@
 //! The state Algorithm 1 carries from one iteration to the next: the teacher's current sample
-//! and its SGLD noise stream, the minibatch order, the students (weights, Adam moments, U_o
+//! and its SGLD noise stream, the minibatch order (of each chain, with `sampler.chains`), the
+//! diagnostics' draws, the students (weights, Adam moments, U_o
 //! memories), the streamed test-set ensembles, the running sums of the log window and the
 //! time spent so far. A run builds it fresh from its config and data; a checkpoint saves it
 //! whole and a resumed run loads it back into a fresh one. Every other random draw of a step
 //! (pool batch S', its noise, dropout masks) is derived from (seed, iteration), so this is all
 //! a run needs to continue bit for bit.
 
+use super::chains::{Chain, diagnostic_draws, other_chains};
 use super::distiller::Distiller;
 use super::prepare::RunData;
 use super::prune::restore_pruned;
@@ -17,6 +19,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::ValidConfig;
 use crate::data::EpochSampler;
 use crate::ensemble::Ensemble;
+use crate::sampler::diagnostics::ChainDraws;
 use crate::{Error, Result};
 
 /// Seconds spent in each phase of a run (over all its sessions, when resumed).
@@ -59,6 +62,11 @@ pub struct RunState {
     pub teacher: Teacher,
     /// The teacher's minibatches S from D.
     pub minibatches: EpochSampler,
+    /// Chains 1..C (`sampler.chains`); `teacher` and `minibatches` are chain 0.
+    pub chains: Vec<Chain>,
+    /// Every chain's class probabilities on the diagnostic test inputs, at the evaluation
+    /// points kept.
+    pub diagnostics: ChainDraws,
     /// The students f(y,x|phi) and their staged distillation batch.
     pub distiller: Distiller,
     /// The teacher's streamed test-set ensemble.
@@ -90,6 +98,8 @@ impl RunState {
             next: 0,
             teacher,
             minibatches,
+            chains: other_chains(cfg, &data.teacher_indices)?,
+            diagnostics: diagnostic_draws(cfg, classes, data.test.len()),
             distiller,
             ensemble: Ensemble::new(data.test.len(), classes),
             ood_ensemble: data.ood.as_ref().map(|d| Ensemble::new(d.len(), classes)),
@@ -154,6 +164,9 @@ impl Stateful for RunState {
         self.teacher.save_state(&format!("{prefix}teacher/"), out);
         self.minibatches
             .save_state(&format!("{prefix}minibatches/"), out);
+        self.chains.save_state(prefix, out);
+        self.diagnostics
+            .save_state(&format!("{prefix}diagnostics/"), out);
         self.distiller
             .save_state(&format!("{prefix}students/"), out);
         self.ensemble
@@ -171,6 +184,9 @@ impl Stateful for RunState {
             .load_state(&format!("{prefix}teacher/"), state)?;
         self.minibatches
             .load_state(&format!("{prefix}minibatches/"), state)?;
+        self.chains.load_state(prefix, state)?;
+        self.diagnostics
+            .load_state(&format!("{prefix}diagnostics/"), state)?;
         self.distiller
             .load_state(&format!("{prefix}students/"), state)?;
         self.ensemble

@@ -23,12 +23,17 @@
 //! - `ood_flag` (null when the run chose no OOD threshold) = {`student`, `score`, `tpr`,
 //!   `threshold`, `holdout`, `holdout_tpr`, `test_tpr` (share of test inputs not flagged),
 //!   `ood_flagged` (share of the OOD set flagged, null without one)}.
+//! - `diagnostics` (null when the run's `metrics.json` has none) = {`chains`,
+//!   `draws_per_chain`, `draw_stride`, `inputs`, `quantities`, `diagnosed`, `rhat`
+//!   {`median`, `max`}, `ess` {`median`, `min`}}: the teacher chains' convergence, as the run
+//!   computed it.
 
 use super::ood::DetectionScores;
 use super::plots::PlotFile;
 use super::results::{EvalResults, ModelResults};
 use crate::base::write_atomic;
 use crate::config::Target;
+use crate::sampler::diagnostics::Diagnostics;
 use crate::{Error, Result};
 use std::fmt::Write;
 use std::path::Path;
@@ -115,6 +120,9 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
     writeln!(md)?;
     for note in &r.notes {
         writeln!(md, "> {note}\n")?;
+    }
+    if let Some(d) = &r.diagnostics {
+        write_diagnostics(md, d)?;
     }
 
     writeln!(md, "## Calibration and selective prediction (test set)\n")?;
@@ -285,6 +293,42 @@ fn write_markdown(md: &mut String, r: &EvalResults, plots: &[PlotFile]) -> std::
     )
 }
 
+/// The teacher chains' convergence: split R-hat and ESS, median and worst.
+fn write_diagnostics(md: &mut String, d: &Diagnostics) -> std::fmt::Result {
+    writeln!(md, "## Teacher chains: convergence\n")?;
+    writeln!(
+        md,
+        "Over {} of the {} class probabilities p(y = k | x, θ) on the first {} test inputs, \
+         from {} chain(s) of {} draws (one every {} evaluation point(s)){}.\n",
+        d.diagnosed,
+        d.quantities,
+        d.inputs,
+        d.chains,
+        d.draws_per_chain,
+        d.draw_stride,
+        if d.chains == 1 {
+            "; with one chain, R-hat compares its first and last halves"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(md, "| | median | worst |\n|---|---|---|")?;
+    let inf = |v: Option<f64>| v.map_or("∞".to_string(), |v| format!("{v:.4}"));
+    writeln!(
+        md,
+        "| split R-hat | {} | {} |",
+        inf(d.rhat.median),
+        inf(d.rhat.max)
+    )?;
+    writeln!(
+        md,
+        "| ESS (of {} draws) | {:.1} | {:.1} |\n",
+        d.chains * d.draws_per_chain,
+        d.ess.median,
+        d.ess.min
+    )
+}
+
 const DEFINITIONS: &[&str] = &[
     "**Teacher ensemble**: the average over the posterior samples θ_s taken by SGLD after burn-in of p(y|x,θ_s) (predictive) and of H[p(y|x,θ_s)] (expected entropy), streamed during the run.",
     "**Students**: the predictive student f(y|x) (softmax) and the expected-entropy student (exp output), one forward pass each. A Dirichlet student (EnD², Malinin et al. 2020) outputs concentrations α = exp(z): its predictive is α/α₀ (α₀ = Σ_k α_k), its aleatoric uncertainty −Σ_k (α_k/α₀)(ψ(α_k+1) − ψ(α₀+1)) and its knowledge uncertainty total − aleatoric, all from one forward pass.",
@@ -292,6 +336,7 @@ const DEFINITIONS: &[&str] = &[
     "**ECE**: Σ_b |B_b|/n · |accuracy(B_b) − confidence(B_b)| over equal-width bins ((b−1)/B, b/B] of the max probability (Guo et al., 2017). **Brier**: mean over inputs of Σ_y (p_y − 1[y = label])². **NLL**: mean −ln p(label|x).",
     "**Accuracy-rejection curve**: accuracy on the inputs kept when the most uncertain (by total uncertainty) are rejected first; its area is the mean accuracy over all kept-set sizes n, n−1, …, 1.",
     "**OOD detection**: the OOD inputs are the positive class, scored by an uncertainty (higher = more likely OOD). AUROC is the Mann-Whitney statistic with ties counted ½; AUPR is the average precision; FPR at 95% TPR is the false-positive rate at the highest threshold detecting at least 95% of the OOD inputs.",
+    "**Split R-hat** (BDA3): each teacher chain's draws of a quantity are cut in halves; with W the mean within-half variance and B/n the variance of the half means, R-hat = √(((n−1)/n·W + B/n)/W). Near 1 (below about 1.01) when the chains agree; with one chain it compares its two halves. **ESS**: the number of independent draws worth as much, C·n/τ with τ = 1 + 2Σρ_t the chains' integrated autocorrelation (Geyer's initial monotone sequence, as Stan and ArviZ); with one chain from its own autocorrelation.",
     "**nDCG@k**: for random subsets of test inputs, the student orders them by its uncertainty; DCG@k = Σ_{i≤k} rel_i / log2(i+1) with rel the teacher's uncertainty of the i-th input (linear gain, Järvelin & Kekäläinen 2002), divided by the DCG of the teacher's own order. 1 = the student puts the teacher's k most uncertain inputs first, in order.",
 ];
 
@@ -334,6 +379,7 @@ mod tests {
             },
             students: BTreeMap::new(),
             ood_flag: None,
+            diagnostics: None,
             notes: vec!["No OOD set.".into()],
         }
     }
@@ -347,6 +393,33 @@ mod tests {
         assert!(md.contains("| teacher ensemble | 0.5000 |"), "{md}");
         assert!(md.contains("| 0.1000 | — |"), "{md}");
         assert!(!md.contains("## OOD detection") && !md.contains("nDCG@20 of"));
+        assert!(!md.contains("## Teacher chains"));
+    }
+
+    #[test]
+    fn chain_diagnostics_have_their_table_when_present() {
+        use crate::sampler::diagnostics::{EssSummary, RhatSummary};
+        let mut r = teacher_only();
+        r.diagnostics = Some(Diagnostics {
+            chains: 2,
+            draws_per_chain: 50,
+            draw_stride: 1,
+            inputs: 100,
+            quantities: 1000,
+            diagnosed: 1000,
+            rhat: RhatSummary {
+                median: Some(1.002),
+                max: None,
+            },
+            ess: EssSummary {
+                median: 80.0,
+                min: 12.5,
+            },
+        });
+        let md = markdown(&r, &[]);
+        assert!(md.contains("## Teacher chains: convergence"), "{md}");
+        assert!(md.contains("| split R-hat | 1.0020 | ∞ |"), "{md}");
+        assert!(md.contains("| ESS (of 100 draws) | 80.0 | 12.5 |"), "{md}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::base::seeds;
 use crate::config::Target;
 use crate::data::Dataset;
 use crate::metrics::mean_abs_error;
+use crate::sampler::diagnostics::Diagnostics;
 use crate::uncertainty::{OodThreshold, Uncertainty, expected_predictive};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -258,6 +259,9 @@ pub struct EvalResults {
     pub students: BTreeMap<String, StudentResults>,
     /// The run's OOD flag on the test and OOD sets; null when the run chose no threshold.
     pub ood_flag: Option<OodFlagResults>,
+    /// The teacher chains' split R-hat and ESS, from the run's `metrics.json`; null when it
+    /// has none.
+    pub diagnostics: Option<Diagnostics>,
     /// Plain-language remarks (e.g. why the teacher is not scored on the OOD set).
     pub notes: Vec<String>,
 }
@@ -379,6 +383,7 @@ pub fn summarise(
             .as_ref()
             .zip(students.iter().find(|s| s.target == Target::Predictive))
             .and_then(|(rule, s)| OodFlagResults::of(rule, s)),
+        diagnostics: run.diagnostics.clone(),
         notes,
     }
 }

@@ -3,7 +3,8 @@
 //! sums, the occluded test set exactly as the run built it, and the OOD set: the run's own
 //! (`data.ood`, with the teacher's OOD ensemble) or one named on the command line (a catalogue
 //! dataset or a folder of IDX test images), on which only the students can be scored unless it
-//! is the run's own.
+//! is the run's own; and the teacher chains' convergence diagnostics of `metrics.json`, when it
+//! has them.
 
 use crate::config::ValidConfig;
 use crate::data::{
@@ -11,6 +12,7 @@ use crate::data::{
 };
 use crate::ensemble::Ensemble;
 use crate::infer::{Distilled, read_run_config};
+use crate::sampler::diagnostics::Diagnostics;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -24,6 +26,9 @@ pub struct RunFolder {
     pub ensemble_test: Ensemble,
     /// The teacher's ensemble sums on the run's OOD set, when it had one.
     pub ensemble_ood: Option<Ensemble>,
+    /// `metrics.json`'s `diagnostics` (split R-hat and ESS of the teacher chains), when the
+    /// run wrote them.
+    pub diagnostics: Option<Diagnostics>,
 }
 
 impl RunFolder {
@@ -53,6 +58,7 @@ impl RunFolder {
             students,
             ensemble_test,
             ensemble_ood,
+            diagnostics: read_diagnostics(dir),
         })
     }
 
@@ -157,4 +163,12 @@ fn check_covers(ensemble: &Ensemble, data: &Dataset, path: &Path) -> Result<()> 
         ));
     }
     Ok(())
+}
+/// `metrics.json`'s `diagnostics` in the run folder `dir`; `None` when the file or the key is
+/// absent (a run from before diagnostics, or `eval.diagnostic_inputs = 0`) or unreadable: they
+/// are a remark in the report, never a reason to refuse the evaluation.
+fn read_diagnostics(dir: &Path) -> Option<Diagnostics> {
+    let text = std::fs::read_to_string(dir.join("metrics.json")).ok()?;
+    let metrics: serde_json::Value = serde_json::from_str(&text).ok()?;
+    serde_json::from_value(metrics.get("diagnostics")?.clone()).ok()
 }

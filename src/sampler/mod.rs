@@ -14,8 +14,10 @@
 //! [`GaussianStream`](crate::base::GaussianStream), long buffers split over rayon's threads: value i of a
 //! step's noise depends only on the seed and on (step, i), so the result is bit-identical for
 //! any number of threads, and a sampler's [`Stateful`] state (noise position, step count,
-//! momentum or RMS average) resumes a run bit for bit.
+//! momentum or RMS average) resumes a run bit for bit. `diagnostics` tells whether chains
+//! have mixed: split R-hat and the effective sample size of their draws.
 
+pub mod diagnostics;
 pub mod psgld;
 pub mod schedule;
 pub mod select;
