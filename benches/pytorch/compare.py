@@ -60,11 +60,11 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_measured(cmd, stdout, stderr):
-    """Runs `cmd` with its output to the open files `stdout` and `stderr`; returns its exit
-    code and its peak resident memory in MiB (ru_maxrss from os.wait4, KiB on Linux: the
-    process's own high-water mark)."""
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr)
+def run_measured(cmd, stdout, stderr, env=None):
+    """Runs `cmd` (in environment `env`, default this one) with its output to the open files
+    `stdout` and `stderr`; returns its exit code and its peak resident memory in MiB
+    (ru_maxrss from os.wait4, KiB on Linux: the process's own high-water mark)."""
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, usage.ru_maxrss / 1024
@@ -201,8 +201,14 @@ def torch_side(python, out, tag, arch, args, data_dir):
            "--iterations", str(args.iterations), "--threads", str(args.threads),
            "--test-repeats", str(K2 - K1), "--data-dir", str(data_dir)]
     log_path, err_path = out / f"{tag}.log", out / f"{tag}.err"
+    env = dict(os.environ)
+    if args.torch_isa == "avx2":
+        # PyTorch's own kernels, oneDNN's and MKL's, each capped at AVX2 (as on a CPU
+        # without AVX-512).
+        env.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2",
+                   MKL_ENABLE_INSTRUCTIONS="AVX2")
     with open(log_path, "w") as f, open(err_path, "w") as e:
-        code, peak_mib = run_measured(cmd, f, e)
+        code, peak_mib = run_measured(cmd, f, e, env)
     stdout, stderr = log_path.read_text(), err_path.read_text()
     if code != 0:
         sys.exit(f"gped_loop.py failed ({' '.join(cmd)}):\n{stderr[-2000:]}")
@@ -298,6 +304,11 @@ def main():
     ap.add_argument("--out", help="folder for the runs and results.json (default: a new "
                                   "temporary folder)")
     ap.add_argument("--gped", help="the gped binary (default: cargo build --release)")
+    ap.add_argument("--torch-isa", choices=["native", "avx2"], default="native",
+                    help="avx2: cap PyTorch's kernels at AVX2 (ATEN_CPU_CAPABILITY, "
+                         "ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS), to compare on an "
+                         "AVX-512 machine as on an AVX2 one, with gped built with "
+                         "--no-default-features (see --gped)")
     ap.add_argument("--python", help="an interpreter with torch and numpy (default: this one "
                                      "or the venv, installed if needed)")
     args = ap.parse_args()
