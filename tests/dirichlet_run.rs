@@ -10,12 +10,10 @@
 
 mod common;
 
-use common::cli::{gped, s, short_run, text};
+use common::cli::{eval_json, number, read_json, short_run};
 use common::reference::{self, Mlp};
 use gped::config::RunConfig;
 use gped::data::occluded_test_set;
-use serde_json::Value;
-use std::path::Path;
 
 /// A short run: 10x10 occlusion, 400 iterations with 200 of burn-in, both students at every
 /// step, the Dirichlet student's temperature annealed over its first 100 steps.
@@ -41,16 +39,6 @@ every = 50
 log_every = 100
 "#;
 
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn number(v: &Value, pointer: &str) -> f64 {
-    v.pointer(pointer)
-        .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("no number at {pointer} in {v}"))
-}
-
 #[test]
 fn a_dirichlet_student_is_trained_scored_and_evaluated() {
     let (_tmp, run) = short_run(CONFIG);
@@ -71,17 +59,7 @@ fn a_dirichlet_student_is_trained_scored_and_evaluated() {
     }
 
     // gped eval: the Dirichlet student beside the predictive one.
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = gped(&[
-        "eval",
-        s(&run),
-        "--data-dir",
-        s(data),
-        "--out",
-        s(out_dir.path()),
-    ]);
-    assert!(out.status.success(), "gped eval failed\n{}", text(&out));
-    let eval = read_json(&out_dir.path().join("eval.json"));
+    let (out_dir, eval) = eval_json(&run);
     let end2 = &eval["students"]["end2"];
     assert_eq!(end2["target"], "dirichlet");
     assert_eq!(eval["students"]["predictive"]["target"], "predictive");

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::cli::{gped, text};
+use common::cli::{gped, number, read_json, text};
 use common::reference::{self, EnsembleMeans, Mlp};
 use gped::config::RunConfig;
 use gped::data::occluded_test_set;
@@ -64,19 +64,7 @@ fn data_dir() -> &'static str {
 /// The run folder shared by the tests (made once).
 fn short_run() -> &'static Path {
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, dir) = RUN.get_or_init(|| common::cli::short_run(CONFIG));
-    dir.as_path()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A number at a JSON pointer, failing with the pointer when absent.
-fn number(v: &Value, pointer: &str) -> f64 {
-    v.pointer(pointer)
-        .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("eval.json has no number at {pointer}"))
+    common::cli::shared_run(&RUN, CONFIG)
 }
 
 fn assert_png(path: &Path) {

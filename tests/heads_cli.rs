@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::cli::{gped, s, text};
+use common::cli::{eval_json, gped, read_json, s, text};
 use gped::config::{Arch, Target};
 use gped::infer::Distilled;
 use gped::model::{ModelSpec, build};
@@ -46,12 +46,7 @@ log_every = 100
 /// The run folder shared by the tests (made once).
 fn short_run() -> &'static Path {
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, dir) = RUN.get_or_init(|| common::cli::short_run(CONFIG));
-    dir.as_path()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    common::cli::shared_run(&RUN, CONFIG)
 }
 
 /// `n` 28x28 images as pixels in [0, 1] (pixel k is (k + 7 i) mod 256 in image i).
@@ -166,18 +161,7 @@ fn predict_gives_the_whole_decomposition() {
 #[test]
 fn eval_pairs_the_predictive_head_with_its_entropy_head() {
     let run = short_run();
-    let out_dir = tempfile::tempdir().unwrap();
-    let data = common::test_data().dir();
-    let out = gped(&[
-        "eval",
-        s(run),
-        "--data-dir",
-        s(data),
-        "--out",
-        s(out_dir.path()),
-    ]);
-    assert!(out.status.success(), "gped eval failed\n{}", text(&out));
-    let eval = read_json(&out_dir.path().join("eval.json"));
+    let (out_dir, eval) = eval_json(run);
     let head = &eval["students"]["two-headed/predictive"];
     assert_eq!(head["entropy_student"], "two-headed/entropy");
     for score in ["total", "knowledge"] {

@@ -48,8 +48,7 @@ log_every = 100
 /// The run folder shared by the tests (made once).
 fn short_run() -> &'static Path {
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, dir) = RUN.get_or_init(|| common::cli::short_run(CONFIG));
-    dir.as_path()
+    common::cli::shared_run(&RUN, CONFIG)
 }
 
 /// `n` 28x28 images (pixel k is k mod 256, shifted by `shift` so the images differ).

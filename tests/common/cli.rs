@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 pub fn gped(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gped"))
@@ -40,6 +41,47 @@ pub fn short_run(config: &str) -> (tempfile::TempDir, PathBuf) {
     let out = gped(&args);
     assert!(out.status.success(), "gped run failed\n{}", text(&out));
     (tmp, run)
+}
+
+/// The run folder of `config` ([`short_run`]) made once per test binary and kept in `cell`
+/// (a `static` of the calling test file), so that the tests of a file share one run.
+pub fn shared_run(
+    cell: &'static OnceLock<(tempfile::TempDir, PathBuf)>,
+    config: &str,
+) -> &'static Path {
+    let (_, dir) = cell.get_or_init(|| short_run(config));
+    dir.as_path()
+}
+
+/// The JSON file at `path` (a run's `metrics.json`, `gped eval`'s `eval.json`, ...).
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The number at the JSON pointer `pointer` of `v`, failing with the pointer when absent.
+pub fn number(v: &serde_json::Value, pointer: &str) -> f64 {
+    v.pointer(pointer)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or_else(|| panic!("no number at {pointer} in {v}"))
+}
+
+/// `gped eval RUN` on the tests' data folder into a new temporary folder (asserting success):
+/// the folder and its `eval.json`.
+pub fn eval_json(run: &Path) -> (tempfile::TempDir, serde_json::Value) {
+    let out_dir = tempfile::tempdir().unwrap();
+    let data = super::test_data().dir();
+    let args = [
+        "eval",
+        s(run),
+        "--data-dir",
+        s(data),
+        "--out",
+        s(out_dir.path()),
+    ];
+    let out = gped(&args);
+    assert!(out.status.success(), "gped eval failed\n{}", text(&out));
+    let eval = read_json(&out_dir.path().join("eval.json"));
+    (out_dir, eval)
 }
 
 /// Every file (with its bytes) and folder (`None`) under `dir`, by relative path.
