@@ -113,6 +113,10 @@ impl Head {
     /// outputs `raw` `[batch, total]`; its gradient is written into its columns of `grad`
     /// `[batch, total]`.
     pub fn loss(&mut self, raw: &[f32], total: usize, grad: &mut [f32]) -> f32 {
+        if self.width() == total {
+            // The only head (a single-head student): its columns are the rows themselves.
+            return self.target.loss(raw, &self.targets, grad);
+        }
         self.raw.resize(self.targets.len(), 0.0);
         self.grad.resize(self.targets.len(), 0.0);
         columns::gather(raw, total, self.columns(), &mut self.raw);
@@ -124,6 +128,9 @@ impl Head {
     /// The head's predictions (softmax or exp) from the student's raw outputs `raw`
     /// `[batch, total]`, written into its columns of `out` `[batch, total]`.
     pub fn predict(&mut self, raw: &[f32], total: usize, out: &mut [f32]) {
+        if self.width() == total {
+            return self.target.predict(raw, out);
+        }
         let n = raw.len() / total * self.width();
         self.raw.resize(n, 0.0);
         self.grad.resize(n, 0.0);

@@ -46,14 +46,17 @@ pub fn sampler_step(
     };
     let ((nll, teacher_s), (distilled, student_s)) = rayon::join(
         || {
-            let (first, others) = rayon::join(
-                || {
-                    let clock = Instant::now();
-                    let nll = teacher.sampler_step(train, indices, t, split);
-                    (nll, clock.elapsed().as_secs_f64())
-                },
-                || chains::step_all(chains, train, t, split),
-            );
+            let mut first_step = || {
+                let clock = Instant::now();
+                let nll = teacher.sampler_step(train, indices, t, split);
+                (nll, clock.elapsed().as_secs_f64())
+            };
+            // One chain (the paper's): no second task to hand to the pool.
+            let (first, others) = if chains.is_empty() {
+                (first_step(), Ok((0.0, 0.0)))
+            } else {
+                rayon::join(first_step, || chains::step_all(chains, train, t, split))
+            };
             let (nll, first_s) = first;
             match (nll, others) {
                 (Ok(nll), Ok((sum, others_s))) => {

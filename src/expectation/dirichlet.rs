@@ -124,38 +124,35 @@ impl PosteriorExpectation for DirichletTarget {
 }
 
 /// The teacher's probabilities `p` heated to softmax(ln p / T) and smoothed by
-/// [`TEACHER_SMOOTHING`]: the log-probabilities ln p_k the loss uses.
-fn heated_log_probs(p: &[f64], temperature: f64) -> Vec<f64> {
+/// [`TEACHER_SMOOTHING`]: the log-probabilities ln p_k the loss uses, written to `out`.
+fn heated_log_probs(p: &[f64], temperature: f64, out: &mut [f64]) {
     let k = p.len() as f64;
     let max = p.iter().copied().fold(f64::MIN_POSITIVE, f64::max);
     // (p_k / max)^(1/T), 0 for p_k = 0.
-    let weights: Vec<f64> = p
-        .iter()
-        .map(|&v| (v.max(0.0) / max).powf(1.0 / temperature))
-        .collect();
-    let sum: f64 = weights.iter().sum();
-    weights
-        .iter()
-        .map(|&w| ((1.0 - TEACHER_SMOOTHING) * w / sum + TEACHER_SMOOTHING / k).ln())
-        .collect()
+    for (o, &v) in out.iter_mut().zip(p) {
+        *o = (v.max(0.0) / max).powf(1.0 / temperature);
+    }
+    let sum: f64 = out.iter().sum();
+    for o in out.iter_mut() {
+        *o = ((1.0 - TEACHER_SMOOTHING) * *o / sum + TEACHER_SMOOTHING / k).ln();
+    }
 }
 
 /// The Dirichlet NLL of one row: log-concentrations `z` (alpha = exp(z / T)), teacher
-/// probabilities `p`, temperature `temperature`; dl/dz into `grad`.
+/// probabilities `p`, temperature `temperature`; dl/dz into `grad` (which holds ln p_k until
+/// each is used, so the row needs no buffer of its own).
 pub fn dirichlet_nll(z: &[f64], p: &[f64], temperature: f64, grad: &mut [f64]) -> f64 {
-    let ln_p = heated_log_probs(p, temperature);
-    let alpha: Vec<f64> = z
-        .iter()
-        .map(|&z| {
-            (z / temperature)
-                .clamp(-LN_ALPHA_LIMIT, LN_ALPHA_LIMIT)
-                .exp()
-        })
-        .collect();
-    let alpha_0: f64 = alpha.iter().sum();
+    heated_log_probs(p, temperature, grad);
+    let alpha = |z: f64| {
+        (z / temperature)
+            .clamp(-LN_ALPHA_LIMIT, LN_ALPHA_LIMIT)
+            .exp()
+    };
+    let alpha_0: f64 = z.iter().map(|&z| alpha(z)).sum();
     let psi_0 = digamma(alpha_0);
     let mut nll = -ln_gamma(alpha_0);
-    for ((&a, &lp), g) in alpha.iter().zip(&ln_p).zip(grad.iter_mut()) {
+    for (&z, g) in z.iter().zip(grad.iter_mut()) {
+        let (a, lp) = (alpha(z), *g);
         nll += ln_gamma(a) - (a - 1.0) * lp;
         *g = a / temperature * (digamma(a) - psi_0 - lp);
     }
