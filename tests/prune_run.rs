@@ -5,7 +5,9 @@
 //! for the rest. The pruned student's weights file, `prune.json` and `metrics.json` agree on
 //! its smaller widths, parameters and FLOPs; the base student is untouched; `gped eval` and
 //! `gped predict` take the pruned run as it is, and the eval's student NLL equals the run's.
-//! (Exact resume across the pruning point is in `tests/resume.rs`.)
+//! A two-headed student (predictive and entropy heads on one trunk) under the same lasso is
+//! pruned the same way, its heads kept. (Exact resume across the pruning point is in
+//! `tests/resume.rs`.)
 
 mod common;
 
@@ -18,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// Two FCNN students of widths 0.25 (100 units per hidden layer), H = 1, no dropout; `lasso`
-/// under a strong group lasso, pruned at epsilon 0.01 after 200 of the 400 iterations.
+/// under a strong group lasso, pruned at epsilon 0.01 after 200 of the 400 iterations; and a
+/// two-headed student of the same widths under the same lasso, pruned with it.
 const CONFIG: &str = r#"
 seed = 5
 [data]
@@ -44,6 +47,16 @@ thinning = 1
 dropout = 0.0
 width = [0.25, 0.25]
 group_lasso = 0.05
+[[students]]
+name = "two-headed"
+thinning = 1
+dropout = 0.0
+width = [0.25, 0.25]
+group_lasso = 0.05
+heads = [
+  { target = "predictive", estimator = "sample", loss = "cross-entropy" },
+  { target = "entropy", estimator = "running-mean", loss = "l1" },
+]
 "#;
 
 fn pruned_run() -> &'static Path {
@@ -142,6 +155,49 @@ fn eval_and_predict_take_the_pruned_run_as_it_is() {
     assert!(out.status.success(), "{}", text(&out));
     let first = std::fs::read_to_string(&predictions).unwrap();
     assert!(first.lines().count() > 0);
+}
+
+/// The two-headed student loses hidden units as a single-head one does and keeps its output
+/// layer whole (10 predictive + 1 entropy column); `gped eval` scores its predictive head at
+/// the NLL the run measured.
+#[test]
+fn a_two_headed_student_is_pruned_with_its_heads() {
+    let run = pruned_run();
+    let metrics = json(&run.join("metrics.json"));
+    let student = &metrics["students"]["two-headed"];
+    let widths = usizes(&student["hidden_widths"]);
+    assert_eq!(usizes(&student["pruned"]["widths"]), widths);
+    assert!(widths.iter().all(|&w| (1..=100).contains(&w)), "{widths:?}");
+    assert!(
+        widths.iter().sum::<usize>() < 200,
+        "nothing pruned: {widths:?}"
+    );
+    // FCNN 784-w1-w2-11: the output layer keeps both heads' columns.
+    let (w1, w2) = (widths[0], widths[1]);
+    assert_eq!(student["params"], 785 * w1 + (w1 + 1) * w2 + (w2 + 1) * 11);
+    assert_eq!(usizes(&student["heads"]["predictive"]["columns"]), [0, 10]);
+    assert_eq!(usizes(&student["heads"]["entropy"]["columns"]), [10, 11]);
+    let net: Network =
+        gped::model::load_network(Arch::Fcnn, 11, &run.join("students/two-headed.safetensors"))
+            .unwrap();
+    assert_eq!(net.params.len() as u64, student["params"].as_u64().unwrap());
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let eval_dir = out_dir.path().join("eval");
+    let data = common::test_data().dir();
+    let out = gped(&["eval", s(run), "--out", s(&eval_dir), "--data-dir", s(data)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let eval = json(&eval_dir.join("eval.json"));
+    let run_nll = student["heads"]["predictive"]["test"]["student_nll"]
+        .as_f64()
+        .unwrap();
+    let eval_nll = eval["students"]["two-headed/predictive"]["calibration"]["nll"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (run_nll - eval_nll).abs() < 1e-9,
+        "run {run_nll}, eval {eval_nll}"
+    );
 }
 
 /// A pruned network loaded through the library computes what the run's student computed:
