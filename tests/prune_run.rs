@@ -49,10 +49,10 @@ width = [0.25, 0.25]
 group_lasso = 0.05
 [[students]]
 name = "two-headed"
+group_lasso = 0.05
+width = [0.25, 0.25]
 thinning = 1
 dropout = 0.0
-width = [0.25, 0.25]
-group_lasso = 0.05
 heads = [
   { target = "predictive", estimator = "sample", loss = "cross-entropy" },
   { target = "entropy", estimator = "running-mean", loss = "l1" },
@@ -75,6 +75,17 @@ fn usizes(v: &Value) -> Vec<usize> {
         .iter()
         .map(|x| x.as_u64().unwrap() as usize)
         .collect()
+}
+
+/// `gped eval` of `run` into a new temporary folder (returned with it) and its `eval.json`.
+fn evaluate(run: &Path) -> (tempfile::TempDir, Value) {
+    let out_dir = tempfile::tempdir().unwrap();
+    let eval_dir = out_dir.path().join("eval");
+    let data = common::test_data().dir();
+    let out = gped(&["eval", s(run), "--out", s(&eval_dir), "--data-dir", s(data)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let eval = json(&eval_dir.join("eval.json"));
+    (out_dir, eval)
 }
 
 #[test]
@@ -127,12 +138,7 @@ fn the_lasso_student_is_pruned_and_the_base_student_is_not() {
 #[test]
 fn eval_and_predict_take_the_pruned_run_as_it_is() {
     let run = pruned_run();
-    let out_dir = tempfile::tempdir().unwrap();
-    let eval_dir = out_dir.path().join("eval");
-    let data = common::test_data().dir();
-    let out = gped(&["eval", s(run), "--out", s(&eval_dir), "--data-dir", s(data)]);
-    assert!(out.status.success(), "{}", text(&out));
-    let eval = json(&eval_dir.join("eval.json"));
+    let (out_dir, eval) = evaluate(run);
     let metrics = json(&run.join("metrics.json"));
     // Each predictive student is scored; the pruned one's NLL is the one the run measured.
     for name in ["base", "lasso"] {
@@ -182,12 +188,7 @@ fn a_two_headed_student_is_pruned_with_its_heads() {
             .unwrap();
     assert_eq!(net.params.len() as u64, student["params"].as_u64().unwrap());
 
-    let out_dir = tempfile::tempdir().unwrap();
-    let eval_dir = out_dir.path().join("eval");
-    let data = common::test_data().dir();
-    let out = gped(&["eval", s(run), "--out", s(&eval_dir), "--data-dir", s(data)]);
-    assert!(out.status.success(), "{}", text(&out));
-    let eval = json(&eval_dir.join("eval.json"));
+    let (_out_dir, eval) = evaluate(run);
     let run_nll = student["heads"]["predictive"]["test"]["student_nll"]
         .as_f64()
         .unwrap();
