@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::cli::{gped, s, text};
+use common::cli::{eval_json, gped, read_json, s, shared_run, text};
 use gped::config::Arch;
 use gped::model::HiddenWidths;
 use gped::nn::Network;
@@ -61,12 +61,7 @@ heads = [
 
 fn pruned_run() -> &'static Path {
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, dir) = RUN.get_or_init(|| common::cli::short_run(CONFIG));
-    dir
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    shared_run(&RUN, CONFIG)
 }
 
 fn usizes(v: &Value) -> Vec<usize> {
@@ -77,22 +72,11 @@ fn usizes(v: &Value) -> Vec<usize> {
         .collect()
 }
 
-/// `gped eval` of `run` into a new temporary folder (returned with it) and its `eval.json`.
-fn evaluate(run: &Path) -> (tempfile::TempDir, Value) {
-    let out_dir = tempfile::tempdir().unwrap();
-    let eval_dir = out_dir.path().join("eval");
-    let data = common::test_data().dir();
-    let out = gped(&["eval", s(run), "--out", s(&eval_dir), "--data-dir", s(data)]);
-    assert!(out.status.success(), "{}", text(&out));
-    let eval = json(&eval_dir.join("eval.json"));
-    (out_dir, eval)
-}
-
 #[test]
 fn the_lasso_student_is_pruned_and_the_base_student_is_not() {
     let run = pruned_run();
-    let metrics = json(&run.join("metrics.json"));
-    let record = json(&run.join("prune.json"));
+    let metrics = read_json(&run.join("metrics.json"));
+    let record = read_json(&run.join("prune.json"));
     assert_eq!(record["at"], 200);
     assert_eq!(record["fine_tune_iterations"], 200);
     assert!(record["students"].get("base").is_none());
@@ -138,8 +122,8 @@ fn the_lasso_student_is_pruned_and_the_base_student_is_not() {
 #[test]
 fn eval_and_predict_take_the_pruned_run_as_it_is() {
     let run = pruned_run();
-    let (out_dir, eval) = evaluate(run);
-    let metrics = json(&run.join("metrics.json"));
+    let (out_dir, eval) = eval_json(run);
+    let metrics = read_json(&run.join("metrics.json"));
     // Each predictive student is scored; the pruned one's NLL is the one the run measured.
     for name in ["base", "lasso"] {
         let run_nll = metrics["students"][name]["test"]["student_nll"]
@@ -169,7 +153,7 @@ fn eval_and_predict_take_the_pruned_run_as_it_is() {
 #[test]
 fn a_two_headed_student_is_pruned_with_its_heads() {
     let run = pruned_run();
-    let metrics = json(&run.join("metrics.json"));
+    let metrics = read_json(&run.join("metrics.json"));
     let student = &metrics["students"]["two-headed"];
     let widths = usizes(&student["hidden_widths"]);
     assert_eq!(usizes(&student["pruned"]["widths"]), widths);
@@ -188,7 +172,7 @@ fn a_two_headed_student_is_pruned_with_its_heads() {
             .unwrap();
     assert_eq!(net.params.len() as u64, student["params"].as_u64().unwrap());
 
-    let (_out_dir, eval) = evaluate(run);
+    let (_out_dir, eval) = eval_json(run);
     let run_nll = student["heads"]["predictive"]["test"]["student_nll"]
         .as_f64()
         .unwrap();
@@ -208,7 +192,7 @@ fn the_pruned_weights_load_at_their_own_widths() {
     let run = pruned_run();
     let net: Network =
         gped::model::load_network(Arch::Fcnn, 10, &run.join("students/lasso.safetensors")).unwrap();
-    let metrics = json(&run.join("metrics.json"));
+    let metrics = read_json(&run.join("metrics.json"));
     assert_eq!(
         net.params.len() as u64,
         metrics["students"]["lasso"]["params"].as_u64().unwrap()
