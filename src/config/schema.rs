@@ -340,6 +340,11 @@ pub struct StudentConfig {
     /// The student steps over which a `dirichlet` student's temperature falls from
     /// `dirichlet_temperature` to 1; 0 = no annealing (T = 1 from the start). Default 5000.
     pub dirichlet_anneal_steps: u64,
+    /// eps of a `dirichlet` student's smoothing of the teacher's (heated) probabilities
+    /// towards the uniform, p <- (1 - eps) p + eps / K, which bounds ln p_k >= ln(eps / K) in
+    /// the Dirichlet NLL. In (0, 1). Default 1e-7 (Malinin et al.'s PriorNetworks image code;
+    /// their NMT code uses 1e-3).
+    pub dirichlet_smoothing: f64,
     /// Several heads on the student's one trunk (see `config::heads`), each
     /// `{ target, estimator, loss }`, trained on the sum of their losses; the student's own
     /// target, estimator and loss must then be left out. Default [] (one head: the student's
@@ -366,6 +371,7 @@ impl Default for StudentConfig {
             lr_decay_factor: 0.5,
             dirichlet_temperature: 10.0,
             dirichlet_anneal_steps: 5000,
+            dirichlet_smoothing: crate::expectation::dirichlet::TEACHER_SMOOTHING,
             heads: Vec::new(),
         }
     }

@@ -332,14 +332,22 @@ fn check_sampler_settings(c: &RunConfig) -> Result<()> {
     Ok(())
 }
 
-/// A `dirichlet` student's annealing temperature (finite, >= 1; checked whatever the target,
-/// as every key is; its estimator is checked with the heads', `heads::check_student_heads`).
+/// A `dirichlet` student's annealing temperature (finite, >= 1) and smoothing (in (0, 1):
+/// 0 would take the log of a zero probability); checked whatever the target, as every key
+/// is; its estimator is checked with the heads', `heads::check_student_heads`.
 fn check_dirichlet(key: &dyn Fn(&str) -> String, s: &StudentConfig) -> Result<()> {
     let t = s.dirichlet_temperature;
     if !(t.is_finite() && t >= 1.0) {
         return Err(Error::config(
             key("dirichlet_temperature"),
             format!("must be finite and >= 1, found {t:?}"),
+        ));
+    }
+    let eps = s.dirichlet_smoothing;
+    if !(eps > 0.0 && eps < 1.0) {
+        return Err(Error::config(
+            key("dirichlet_smoothing"),
+            format!("must be in (0, 1), found {eps:?}"),
         ));
     }
     Ok(())
@@ -984,7 +992,8 @@ mod tests {
         c.validate().unwrap();
     }
 
-    /// A `dirichlet` student takes only the Dirichlet NLL, only U_s and a temperature >= 1.
+    /// A `dirichlet` student takes only the Dirichlet NLL, only U_s, a temperature >= 1 and a
+    /// smoothing in (0, 1).
     #[test]
     fn dirichlet_student_checks() {
         let dirichlet = |c: &mut RunConfig| {
@@ -1023,6 +1032,16 @@ mod tests {
                 },
                 "students[0].dirichlet_temperature",
                 "must be finite and >= 1",
+            );
+        }
+        for eps in [0.0, -1e-3, 1.0, f64::NAN] {
+            assert_invalid(
+                |c| {
+                    dirichlet(c);
+                    c.students[0].dirichlet_smoothing = eps;
+                },
+                "students[0].dirichlet_smoothing",
+                "must be in (0, 1)",
             );
         }
     }

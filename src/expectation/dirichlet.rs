@@ -16,8 +16,11 @@
 //! depends only on the student's step count, so a resumed run continues exactly.
 //!
 //! For numerical stability the teacher's (heated) probabilities are smoothed towards the
-//! uniform, p <- (1 - eps) p + eps / K with eps = 1e-7 (the `teacher_prob_smoothing` default
-//! of Malinin's PriorNetworks `DirichletEnDDLoss`), so that ln p_k >= ln(1e-7 / K).
+//! uniform, p <- (1 - eps) p + eps / K, so that ln p_k >= ln(eps / K). eps is the student's
+//! `dirichlet_smoothing`, by default [`TEACHER_SMOOTHING`] = 1e-7 (the `teacher_prob_smoothing`
+//! default of Malinin's PriorNetworks image code; their NMT code uses 1e-3). It matters beyond
+//! stability: the Dirichlet's maximum-likelihood fit matches E[ln p_k], which the teacher's
+//! tiny class probabilities dominate, so a smaller eps asks for a flatter Dirichlet.
 //!
 //! The student predicts alpha = exp(z) (T = 1); `uncertainty::dirichlet` turns it into the
 //! expected predictive and the total / aleatoric / knowledge uncertainty.
@@ -25,7 +28,7 @@
 use super::target::PosteriorExpectation;
 use crate::base::special::{digamma, ln_gamma};
 
-/// eps of the smoothing p <- (1 - eps) p + eps / K of the teacher's probabilities.
+/// The default eps of the smoothing p <- (1 - eps) p + eps / K of the teacher's probabilities.
 pub const TEACHER_SMOOTHING: f64 = 1e-7;
 
 /// ln alpha is clamped to [-LN_ALPHA_LIMIT, LN_ALPHA_LIMIT] in the loss (alpha within
@@ -61,16 +64,20 @@ impl Annealing {
 pub struct DirichletTarget {
     pub classes: usize,
     pub annealing: Annealing,
+    /// eps of the teacher probabilities' smoothing towards the uniform, in (0, 1).
+    pub smoothing: f64,
     /// T of the current step (set by [`PosteriorExpectation::set_student_step`]).
     temperature: f64,
 }
 
 impl DirichletTarget {
-    /// The target for `classes` classes with temperature schedule `annealing`.
-    pub fn new(classes: usize, annealing: Annealing) -> Self {
+    /// The target for `classes` classes with temperature schedule `annealing` and the
+    /// teacher's probabilities smoothed by `smoothing`.
+    pub fn new(classes: usize, annealing: Annealing, smoothing: f64) -> Self {
         DirichletTarget {
             classes,
             annealing,
+            smoothing,
             temperature: annealing.temperature(0),
         }
     }
@@ -114,7 +121,7 @@ impl PosteriorExpectation for DirichletTarget {
         {
             z.iter_mut().zip(raw).for_each(|(z, &r)| *z = r as f64);
             p.iter_mut().zip(target).for_each(|(p, &t)| *p = t as f64);
-            total += dirichlet_nll(&z, &p, self.temperature, &mut g);
+            total += dirichlet_nll(&z, &p, self.temperature, self.smoothing, &mut g);
             for (out, &v) in grad.iter_mut().zip(&g) {
                 *out = (v / batch as f64) as f32;
             }
@@ -123,9 +130,9 @@ impl PosteriorExpectation for DirichletTarget {
     }
 }
 
-/// The teacher's probabilities `p` heated to softmax(ln p / T) and smoothed by
-/// [`TEACHER_SMOOTHING`]: the log-probabilities ln p_k the loss uses, written to `out`.
-fn heated_log_probs(p: &[f64], temperature: f64, out: &mut [f64]) {
+/// The teacher's probabilities `p` heated to softmax(ln p / T) and smoothed towards the
+/// uniform by `smoothing`: the log-probabilities ln p_k the loss uses, written to `out`.
+fn heated_log_probs(p: &[f64], temperature: f64, smoothing: f64, out: &mut [f64]) {
     let k = p.len() as f64;
     let max = p.iter().copied().fold(f64::MIN_POSITIVE, f64::max);
     // (p_k / max)^(1/T), 0 for p_k = 0.
@@ -134,15 +141,21 @@ fn heated_log_probs(p: &[f64], temperature: f64, out: &mut [f64]) {
     }
     let sum: f64 = out.iter().sum();
     for o in out.iter_mut() {
-        *o = ((1.0 - TEACHER_SMOOTHING) * *o / sum + TEACHER_SMOOTHING / k).ln();
+        *o = ((1.0 - smoothing) * *o / sum + smoothing / k).ln();
     }
 }
 
 /// The Dirichlet NLL of one row: log-concentrations `z` (alpha = exp(z / T)), teacher
-/// probabilities `p`, temperature `temperature`; dl/dz into `grad` (which holds ln p_k until
-/// each is used, so the row needs no buffer of its own).
-pub fn dirichlet_nll(z: &[f64], p: &[f64], temperature: f64, grad: &mut [f64]) -> f64 {
-    heated_log_probs(p, temperature, grad);
+/// probabilities `p`, temperature `temperature`, smoothing eps `smoothing`; dl/dz into `grad`
+/// (which holds ln p_k until each is used, so the row needs no buffer of its own).
+pub fn dirichlet_nll(
+    z: &[f64],
+    p: &[f64],
+    temperature: f64,
+    smoothing: f64,
+    grad: &mut [f64],
+) -> f64 {
+    heated_log_probs(p, temperature, smoothing, grad);
     let alpha = |z: f64| {
         (z / temperature)
             .clamp(-LN_ALPHA_LIMIT, LN_ALPHA_LIMIT)
@@ -163,6 +176,8 @@ pub fn dirichlet_nll(z: &[f64], p: &[f64], temperature: f64, grad: &mut [f64]) -
 mod tests {
     use super::*;
 
+    const EPS: f64 = TEACHER_SMOOTHING;
+
     /// Beta(2, 3) at p = 0.4: density Gamma(5) / (Gamma(2) Gamma(3)) p (1 - p)^2 = 12 x 0.4 x
     /// 0.36 = 1.728, NLL = -ln 1.728 = -0.546965. Its gradient by hand with psi(2) = 1 - g,
     /// psi(3) = 3/2 - g, psi(5) = 25/12 - g (g = Euler's constant, A&S 6.3.2):
@@ -170,7 +185,7 @@ mod tests {
     #[test]
     fn beta_case_by_hand() {
         let mut g = [0.0; 2];
-        let nll = dirichlet_nll(&[2f64.ln(), 3f64.ln()], &[0.4, 0.6], 1.0, &mut g);
+        let nll = dirichlet_nll(&[2f64.ln(), 3f64.ln()], &[0.4, 0.6], 1.0, EPS, &mut g);
         // The smoothing moves p by ~1e-8: tolerance 1e-6.
         assert!((nll + 1.728f64.ln()).abs() < 1e-6, "{nll}");
         let want = [
@@ -183,7 +198,7 @@ mod tests {
         );
         assert!((want[0] + 0.334_085).abs() < 1e-6 && (want[1] + 0.217_523).abs() < 1e-6);
         // Dir(1, 1) is uniform: NLL 0 anywhere.
-        let nll = dirichlet_nll(&[0.0, 0.0], &[0.9, 0.1], 1.0, &mut g);
+        let nll = dirichlet_nll(&[0.0, 0.0], &[0.9, 0.1], 1.0, EPS, &mut g);
         assert!(nll.abs() < 1e-12, "{nll}");
     }
 
@@ -193,9 +208,9 @@ mod tests {
     #[test]
     fn temperature_heats_both_sides() {
         let (mut g1, mut g2) = ([0.0; 2], [0.0; 2]);
-        let cold = dirichlet_nll(&[2f64.ln(), 3f64.ln()], &[0.4, 0.6], 1.0, &mut g1);
+        let cold = dirichlet_nll(&[2f64.ln(), 3f64.ln()], &[0.4, 0.6], 1.0, EPS, &mut g1);
         let p = [0.16 / 0.52, 0.36 / 0.52];
-        let hot = dirichlet_nll(&[2.0 * 2f64.ln(), 2.0 * 3f64.ln()], &p, 2.0, &mut g2);
+        let hot = dirichlet_nll(&[2.0 * 2f64.ln(), 2.0 * 3f64.ln()], &p, 2.0, EPS, &mut g2);
         assert!((cold - hot).abs() < 1e-9, "{cold} vs {hot}");
         assert!((g1[0] / 2.0 - g2[0]).abs() < 1e-9 && (g1[1] / 2.0 - g2[1]).abs() < 1e-9);
     }
@@ -211,15 +226,15 @@ mod tests {
             ([6.0, 1.0, -2.0, 0.5, 3.0], 3.0),
         ] {
             let mut g = [0.0; 5];
-            dirichlet_nll(&z, &p, t, &mut g);
+            dirichlet_nll(&z, &p, t, EPS, &mut g);
             let mut scratch = [0.0; 5];
             for k in 0..5 {
                 let h = 1e-6;
                 let (mut up, mut down) = (z, z);
                 up[k] += h;
                 down[k] -= h;
-                let fd = (dirichlet_nll(&up, &p, t, &mut scratch)
-                    - dirichlet_nll(&down, &p, t, &mut scratch))
+                let fd = (dirichlet_nll(&up, &p, t, EPS, &mut scratch)
+                    - dirichlet_nll(&down, &p, t, EPS, &mut scratch))
                     / (2.0 * h);
                 assert!(
                     (g[k] - fd).abs() < 1e-6 * fd.abs().max(1.0),
@@ -230,17 +245,50 @@ mod tests {
         }
     }
 
+    /// The smoothing eps is p <- (1 - eps) p + eps / K before the logs: with eps = 0.1 and
+    /// K = 2, p = (1, 0) is read as (0.95, 0.05), so the NLL of Beta(2, 3) there is that of
+    /// the unsmoothed loss (eps 1e-300, no effect in f64) at (0.95, 0.05), by hand
+    /// -ln(12 x 0.95 x 0.05^2) = 3.558; a larger eps raises the floor of ln p_k.
+    #[test]
+    fn smoothing_mixes_in_the_uniform() {
+        let z = [2f64.ln(), 3f64.ln()];
+        let (mut g1, mut g2) = ([0.0; 2], [0.0; 2]);
+        let smoothed = dirichlet_nll(&z, &[1.0, 0.0], 1.0, 0.1, &mut g1);
+        let by_hand = dirichlet_nll(&z, &[0.95, 0.05], 1.0, 1e-300, &mut g2);
+        let want = -(12.0f64 * 0.95 * 0.05 * 0.05).ln();
+        assert!((smoothed - want).abs() < 1e-12, "{smoothed} vs {want}");
+        assert!((by_hand - want).abs() < 1e-12, "{by_hand} vs {want}");
+        assert!((g1[0] - g2[0]).abs() < 1e-12 && (g1[1] - g2[1]).abs() < 1e-12);
+        // The target carries its eps into the loss.
+        let target = DirichletTarget::new(2, Annealing::NONE, 0.1);
+        let mut grad = [0.0f32; 2];
+        let loss = target.loss(&[z[0] as f32, z[1] as f32], &[1.0, 0.0], &mut grad);
+        assert!((loss as f64 - want).abs() < 1e-5, "{loss}");
+    }
+
     /// The f32 batch loss is the mean of the rows' f64 NLLs and its gradient theirs / batch.
     #[test]
     fn batch_loss_is_the_mean_of_rows() {
-        let target = DirichletTarget::new(2, Annealing::NONE);
+        let target = DirichletTarget::new(2, Annealing::NONE, EPS);
         let raw = [0.5f32, -0.5, 1.0, 2.0];
         let probs = [0.3f32, 0.7, 0.9, 0.1];
         let mut grad = [0.0f32; 4];
         let loss = target.loss(&raw, &probs, &mut grad);
         let (mut g0, mut g1) = ([0.0; 2], [0.0; 2]);
-        let r0 = dirichlet_nll(&[0.5, -0.5], &[0.3f32 as f64, 0.7f32 as f64], 1.0, &mut g0);
-        let r1 = dirichlet_nll(&[1.0, 2.0], &[0.9f32 as f64, 0.1f32 as f64], 1.0, &mut g1);
+        let r0 = dirichlet_nll(
+            &[0.5, -0.5],
+            &[0.3f32 as f64, 0.7f32 as f64],
+            1.0,
+            EPS,
+            &mut g0,
+        );
+        let r1 = dirichlet_nll(
+            &[1.0, 2.0],
+            &[0.9f32 as f64, 0.1f32 as f64],
+            1.0,
+            EPS,
+            &mut g1,
+        );
         assert!((loss as f64 - (r0 + r1) / 2.0).abs() < 1e-6);
         for (got, want) in grad.iter().zip(g0.iter().chain(&g1)) {
             assert!((*got as f64 - want / 2.0).abs() < 1e-6);
@@ -265,7 +313,7 @@ mod tests {
             steps: 0,
         };
         assert_eq!(none.temperature(0), 1.0);
-        let mut target = DirichletTarget::new(3, a);
+        let mut target = DirichletTarget::new(3, a, EPS);
         assert_eq!(target.temperature(), 10.0);
         target.set_student_step(50);
         assert!((target.temperature() - 5.5).abs() < 1e-12);

@@ -17,7 +17,7 @@
 //! [`for_target`] builds the one a config's `target` names; [`for_student`] the one a
 //! student trains (with a Dirichlet student's temperature annealing).
 
-use super::dirichlet::{Annealing, DirichletTarget};
+use super::dirichlet::{Annealing, DirichletTarget, TEACHER_SMOOTHING};
 use crate::config::{Loss, StudentConfig, Target};
 use crate::nn::loss;
 
@@ -30,7 +30,11 @@ pub fn for_target(target: Target, classes: usize, loss: Loss) -> Box<dyn Posteri
         Target::Entropy => Box::new(ExpectedEntropy),
         Target::Variance => Box::new(MarginalVariance { classes }),
         Target::MutualInformation => Box::new(MutualInformation { classes }),
-        Target::Dirichlet => Box::new(DirichletTarget::new(classes, Annealing::NONE)),
+        Target::Dirichlet => Box::new(DirichletTarget::new(
+            classes,
+            Annealing::NONE,
+            TEACHER_SMOOTHING,
+        )),
     }
 }
 
@@ -44,6 +48,7 @@ pub fn for_student(cfg: &StudentConfig, classes: usize) -> Box<dyn PosteriorExpe
                 initial: cfg.dirichlet_temperature,
                 steps: cfg.dirichlet_anneal_steps,
             },
+            cfg.dirichlet_smoothing,
         )),
         target => for_target(target, classes, cfg.loss),
     }
