@@ -21,7 +21,7 @@ pub use file::DEFAULT_CONFIG_TOML;
 pub use heads::HeadConfig;
 pub use prune::PruneConfig;
 pub use schema::{
-    DataConfig, EvalConfig, OutputConfig, PoolConfig, RunConfig, SamplerConfig, ScheduleConfig,
-    StudentConfig, TeacherConfig,
+    DEFAULT_DIRICHLET_SMOOTHING, DataConfig, EvalConfig, OutputConfig, PoolConfig, RunConfig,
+    SamplerConfig, ScheduleConfig, StudentConfig, TeacherConfig,
 };
 pub use validate::ValidConfig;

@@ -353,6 +353,10 @@ pub struct StudentConfig {
     pub heads: Vec<HeadConfig>,
 }
 
+/// The default `dirichlet_smoothing`: 1e-7, the `teacher_prob_smoothing` default of Malinin's
+/// PriorNetworks image code (`expectation::dirichlet` uses it where no config is given).
+pub const DEFAULT_DIRICHLET_SMOOTHING: f64 = 1e-7;
+
 impl Default for StudentConfig {
     /// The posterior-predictive student of Table 1: U_s, cross-entropy, H = 100.
     fn default() -> Self {
@@ -371,7 +375,7 @@ impl Default for StudentConfig {
             lr_decay_factor: 0.5,
             dirichlet_temperature: 10.0,
             dirichlet_anneal_steps: 5000,
-            dirichlet_smoothing: crate::expectation::dirichlet::TEACHER_SMOOTHING,
+            dirichlet_smoothing: DEFAULT_DIRICHLET_SMOOTHING,
             heads: Vec::new(),
         }
     }

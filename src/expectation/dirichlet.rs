@@ -29,7 +29,7 @@ use super::target::PosteriorExpectation;
 use crate::base::special::{digamma, ln_gamma};
 
 /// The default eps of the smoothing p <- (1 - eps) p + eps / K of the teacher's probabilities.
-pub const TEACHER_SMOOTHING: f64 = 1e-7;
+pub const TEACHER_SMOOTHING: f64 = crate::config::DEFAULT_DIRICHLET_SMOOTHING;
 
 /// ln alpha is clamped to [-LN_ALPHA_LIMIT, LN_ALPHA_LIMIT] in the loss (alpha within
 /// [1.8e-35, 5.5e34], where ln Gamma and psi are finite), the gradient taken at the clamped
