@@ -2,7 +2,8 @@
 //! with Adam (`optim`) recovers a Dirichlet known in advance. An integration test because
 //! `expectation` and `optim` sit on one line of the module graph and may not use each other.
 
-use gped::expectation::{Annealing, DirichletTarget, PosteriorExpectation, TEACHER_SMOOTHING};
+use gped::config::DEFAULT_DIRICHLET_SMOOTHING;
+use gped::expectation::{Annealing, DirichletTarget, PosteriorExpectation};
 use gped::nn::ParamSet;
 use gped::optim::{Adam, AdamConfig, Optimizer};
 use rand::SeedableRng;
@@ -24,7 +25,7 @@ fn online_fit_recovers_a_known_dirichlet() {
             initial: 10.0,
             steps: 1000,
         },
-        TEACHER_SMOOTHING,
+        DEFAULT_DIRICHLET_SMOOTHING,
     );
     let mut params = ParamSet::new();
     params.add("z", &[4]);

@@ -354,7 +354,7 @@ pub struct StudentConfig {
 }
 
 /// The default `dirichlet_smoothing`: 1e-7, the `teacher_prob_smoothing` default of Malinin's
-/// PriorNetworks image code (`expectation::dirichlet` uses it where no config is given).
+/// PriorNetworks image code (`expectation::target::for_target` uses it where no config is given).
 pub const DEFAULT_DIRICHLET_SMOOTHING: f64 = 1e-7;
 
 impl Default for StudentConfig {

@@ -17,19 +17,17 @@
 //!
 //! For numerical stability the teacher's (heated) probabilities are smoothed towards the
 //! uniform, p <- (1 - eps) p + eps / K, so that ln p_k >= ln(eps / K). eps is the student's
-//! `dirichlet_smoothing`, by default [`TEACHER_SMOOTHING`] = 1e-7 (the `teacher_prob_smoothing`
-//! default of Malinin's PriorNetworks image code; their NMT code uses 1e-3). It matters beyond
-//! stability: the Dirichlet's maximum-likelihood fit matches E[ln p_k], which the teacher's
-//! tiny class probabilities dominate, so a smaller eps asks for a flatter Dirichlet.
+//! `dirichlet_smoothing`, by default `config::DEFAULT_DIRICHLET_SMOOTHING` = 1e-7 (the
+//! `teacher_prob_smoothing` default of Malinin's PriorNetworks image code; their NMT code uses
+//! 1e-3). It matters beyond stability: the Dirichlet's maximum-likelihood fit matches
+//! E[ln p_k], which the teacher's tiny class probabilities dominate; a larger eps raises that
+//! floor and, as measured (README), the fitted Dirichlet's aleatoric uncertainty.
 //!
 //! The student predicts alpha = exp(z) (T = 1); `uncertainty::dirichlet` turns it into the
 //! expected predictive and the total / aleatoric / knowledge uncertainty.
 
 use super::target::PosteriorExpectation;
 use crate::base::special::{digamma, ln_gamma};
-
-/// The default eps of the smoothing p <- (1 - eps) p + eps / K of the teacher's probabilities.
-pub const TEACHER_SMOOTHING: f64 = crate::config::DEFAULT_DIRICHLET_SMOOTHING;
 
 /// ln alpha is clamped to [-LN_ALPHA_LIMIT, LN_ALPHA_LIMIT] in the loss (alpha within
 /// [1.8e-35, 5.5e34], where ln Gamma and psi are finite), the gradient taken at the clamped
@@ -176,7 +174,8 @@ pub fn dirichlet_nll(
 mod tests {
     use super::*;
 
-    const EPS: f64 = TEACHER_SMOOTHING;
+    /// The default smoothing (`config::DEFAULT_DIRICHLET_SMOOTHING`).
+    const EPS: f64 = crate::config::DEFAULT_DIRICHLET_SMOOTHING;
 
     /// Beta(2, 3) at p = 0.4: density Gamma(5) / (Gamma(2) Gamma(3)) p (1 - p)^2 = 12 x 0.4 x
     /// 0.36 = 1.728, NLL = -ln 1.728 = -0.546965. Its gradient by hand with psi(2) = 1 - g,

@@ -13,7 +13,7 @@ pub mod estimator;
 pub mod mutual_information;
 pub mod target;
 
-pub use dirichlet::{Annealing, DirichletTarget, TEACHER_SMOOTHING};
+pub use dirichlet::{Annealing, DirichletTarget};
 pub use entropy::{entropy, entropy_rows};
 pub use estimator::{CurrentSample, Estimator, RunningMean};
 pub use mutual_information::{RunningMutualInformation, mutual_information};

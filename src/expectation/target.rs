@@ -17,8 +17,8 @@
 //! [`for_target`] builds the one a config's `target` names; [`for_student`] the one a
 //! student trains (with a Dirichlet student's temperature annealing).
 
-use super::dirichlet::{Annealing, DirichletTarget, TEACHER_SMOOTHING};
-use crate::config::{Loss, StudentConfig, Target};
+use super::dirichlet::{Annealing, DirichletTarget};
+use crate::config::{DEFAULT_DIRICHLET_SMOOTHING, Loss, StudentConfig, Target};
 use crate::nn::loss;
 
 /// The posterior expectation of `target` for `classes` classes, trained with `loss` (only the
@@ -33,7 +33,7 @@ pub fn for_target(target: Target, classes: usize, loss: Loss) -> Box<dyn Posteri
         Target::Dirichlet => Box::new(DirichletTarget::new(
             classes,
             Annealing::NONE,
-            TEACHER_SMOOTHING,
+            DEFAULT_DIRICHLET_SMOOTHING,
         )),
     }
 }
