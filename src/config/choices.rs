@@ -158,6 +158,13 @@ impl Arch {
         }
     }
 
+    /// The number of hidden layers with parameters (the layers whose units a group lasso
+    /// penalises and pruning removes): those of both [`Arch::scaled_widths`] lists.
+    pub fn hidden_layers(self) -> usize {
+        let (first, second) = self.scaled_widths();
+        first.len() + second.len()
+    }
+
     /// The name as written in a config file (e.g. `mnist-cnn`).
     pub fn as_str(self) -> &'static str {
         match self {

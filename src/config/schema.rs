@@ -326,6 +326,14 @@ pub struct StudentConfig {
     /// and bias; the output layer is not penalised) to the student's loss, so that whole units
     /// go to zero and can be pruned. Needs dropout = 0, as in the paper. Default 0 (off).
     pub group_lasso: f64,
+    /// Beyond the paper: one multiplier per hidden layer with parameters, input to output
+    /// (FCNN and `plane-mlp` 2, MNIST CNN 3: conv1, conv2, fc; CIFAR CNN 4), so that layer
+    /// l's groups are penalised with lambda x `group_lasso_layers[l]`; each finite and >= 0.
+    /// A single lambda prunes the layers with small groups first (an MNIST CNN conv1 channel
+    /// has 17 weights, a conv2 channel 161); `[1, 3.1, 4.3]` there is Yuan & Lin's (2006)
+    /// sqrt(group size) weighting. Default [] (every layer x 1, the paper's penalty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_lasso_layers: Vec<f64>,
     /// StepLR: multiply the learning rate by `lr_decay_factor` every this many student steps,
     /// 0 = never. Default 0.
     pub lr_decay_every: u64,
@@ -371,6 +379,7 @@ impl Default for StudentConfig {
             learning_rate: 1e-3,
             weight_decay: 1e-4,
             group_lasso: 0.0,
+            group_lasso_layers: Vec::new(),
             lr_decay_every: 0,
             lr_decay_factor: 0.5,
             dirichlet_temperature: 10.0,

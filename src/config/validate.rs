@@ -383,6 +383,7 @@ fn check_students(c: &RunConfig) -> Result<()> {
         positive(&key("learning_rate"), s.learning_rate)?;
         non_negative(&key("weight_decay"), s.weight_decay)?;
         non_negative(&key("group_lasso"), s.group_lasso)?;
+        check_group_lasso_layers(&key("group_lasso_layers"), s, c)?;
         if s.group_lasso > 0.0 && s.dropout > 0.0 {
             return Err(Error::config(
                 key("group_lasso"),
@@ -422,6 +423,27 @@ fn check_name(key: &str, name: &str) -> Result<()> {
 
 /// K1 scales the first group of the architecture's hidden widths, K2 the second; every
 /// floor(w K) must be at least 1.
+/// `group_lasso_layers`: empty, or one finite multiplier >= 0 per hidden layer of the arch.
+fn check_group_lasso_layers(key: &str, s: &StudentConfig, c: &RunConfig) -> Result<()> {
+    let multipliers = &s.group_lasso_layers;
+    let layers = c.teacher.arch.hidden_layers();
+    if !multipliers.is_empty() && multipliers.len() != layers {
+        return Err(Error::config(
+            key,
+            format!(
+                "must be empty or have one multiplier per hidden layer of {} ({layers}), \
+                 found {} values",
+                c.teacher.arch.as_str(),
+                multipliers.len()
+            ),
+        ));
+    }
+    for (l, &m) in multipliers.iter().enumerate() {
+        non_negative(&format!("{key}[{l}]"), m)?;
+    }
+    Ok(())
+}
+
 fn check_width(key: &str, s: &StudentConfig, c: &RunConfig) -> Result<()> {
     let arch = c.teacher.arch;
     let (first, second) = arch.scaled_widths();
@@ -902,6 +924,32 @@ mod tests {
             "K2 must be > 0",
         );
         assert_invalid(|c| c.students.clear(), "students", "at least one");
+    }
+
+    #[test]
+    fn group_lasso_layers_are_one_per_hidden_layer() {
+        // The default teacher is the FCNN: two hidden layers.
+        assert_invalid(
+            |c| c.students[0].group_lasso_layers = vec![1.0, 2.0, 3.0],
+            "students[0].group_lasso_layers",
+            "one multiplier per hidden layer of fcnn (2), found 3 values",
+        );
+        assert_invalid(
+            |c| c.students[1].group_lasso_layers = vec![1.0, -0.5],
+            "students[1].group_lasso_layers[1]",
+            ">= 0, found -0.5",
+        );
+        assert_invalid(
+            |c| c.students[0].group_lasso_layers = vec![f64::INFINITY, 1.0],
+            "students[0].group_lasso_layers[0]",
+            "finite",
+        );
+        let mut c = RunConfig::default();
+        c.students[0].group_lasso_layers = vec![0.0, 4.3];
+        assert!(c.validate().is_ok(), "{:?}", c.validate());
+        c.teacher.arch = Arch::MnistCnn;
+        c.students[0].group_lasso_layers = vec![1.0, 3.1, 4.3];
+        assert!(c.validate().is_ok(), "{:?}", c.validate());
     }
 
     #[test]

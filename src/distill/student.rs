@@ -18,6 +18,19 @@ use crate::model::{ModelSpec, build};
 use crate::nn::{Network, UnitGroups, group_lasso};
 use crate::optim::{Adam, AdamConfig, Optimizer, StepLr};
 
+/// Each hidden layer's group-lasso lambda: `group_lasso` x `group_lasso_layers[l]`, or
+/// `group_lasso` for every one of the `layers` when no multipliers are given (validation has
+/// checked that they are one per layer).
+fn layer_lambdas(cfg: &StudentConfig, layers: usize) -> Vec<f32> {
+    match cfg.group_lasso_layers.as_slice() {
+        [] => vec![cfg.group_lasso as f32; layers],
+        multipliers => multipliers
+            .iter()
+            .map(|m| (cfg.group_lasso * m) as f32)
+            .collect(),
+    }
+}
+
 /// One student with its heads (target and estimator each), optimiser and the buffers of a
 /// step.
 pub struct Student {
@@ -28,9 +41,11 @@ pub struct Student {
     /// The network's outputs per input: the sum of the heads' widths.
     width: usize,
     optimizer: Adam,
-    /// lambda of the group lasso (0 = off) and the groups it penalises: every hidden unit.
+    /// lambda of the group lasso (0 = off), the groups it penalises (every hidden unit, one
+    /// entry per hidden layer) and each layer's lambda (lambda x `group_lasso_layers`).
     group_lasso: f32,
     lasso_groups: Vec<UnitGroups>,
+    lasso_lambdas: Vec<f32>,
     schedule: Option<StepLr>,
     /// The step count at which the StepLR schedule starts (0; the step of pruning after it).
     schedule_origin: u64,
@@ -77,6 +92,7 @@ impl Student {
             )?),
         };
         let lasso_groups = net.hidden_unit_groups();
+        let lasso_lambdas = layer_lambdas(cfg, lasso_groups.len());
         Ok(Student {
             name: cfg.name.clone(),
             net,
@@ -85,6 +101,7 @@ impl Student {
             optimizer,
             group_lasso: cfg.group_lasso as f32,
             lasso_groups,
+            lasso_lambdas,
             schedule,
             schedule_origin: 0,
             thinning: cfg.thinning,
@@ -145,7 +162,7 @@ impl Student {
                 &params.values,
                 &mut params.grads,
                 &self.lasso_groups,
-                self.group_lasso,
+                &self.lasso_lambdas,
             );
         }
         if let Some(schedule) = &self.schedule {
@@ -173,6 +190,7 @@ impl Student {
         self.optimizer = optimizer;
         self.group_lasso = 0.0;
         self.lasso_groups = Vec::new();
+        self.lasso_lambdas = Vec::new();
         self.schedule = self.schedule.map(|s| s.with_base_lr(learning_rate));
         self.schedule_origin = origin;
         Ok(())
@@ -201,7 +219,11 @@ impl Student {
         group_lasso::penalty(
             &self.net.params.values,
             &self.lasso_groups,
-            self.group_lasso as f64,
+            &self
+                .lasso_lambdas
+                .iter()
+                .map(|&l| l as f64)
+                .collect::<Vec<_>>(),
         )
     }
 
@@ -358,6 +380,38 @@ mod tests {
                 assert_eq!(a, b, "{}", spec.name);
             } else {
                 assert_ne!(a, b, "{}", spec.name);
+            }
+        }
+    }
+
+    /// `group_lasso_layers` = [0, 1] penalises the second hidden layer alone: fc1 and the
+    /// output layer take the unpenalised step bit for bit, fc2 does not; and the penalty is
+    /// the whole-network penalty minus the first layer's share.
+    #[test]
+    fn per_layer_multipliers_pick_the_layers() {
+        let (indices, inputs, probs) = batch();
+        let mut plain = student(0.0);
+        let second_only = StudentConfig {
+            group_lasso_layers: vec![0.0, 1.0],
+            ..config(1e-2)
+        };
+        let mut lasso = Student::new(&second_only, Arch::Fcnn, CLASSES, 10, 3).unwrap();
+        let groups = lasso.net.hidden_unit_groups();
+        let values = &lasso.net.params.values;
+        let expect = group_lasso::penalty(values, &groups, &[0.0, 1e-2f32 as f64]);
+        assert_eq!(lasso.group_lasso_penalty(), expect);
+        assert!(expect > 0.0);
+        plain.step(101, &indices, &inputs, &probs, CLASSES);
+        lasso.step(101, &indices, &inputs, &probs, CLASSES);
+        for spec in &plain.net.params.specs {
+            let (a, b) = (
+                &plain.net.params.values[spec.range()],
+                &lasso.net.params.values[spec.range()],
+            );
+            if spec.name.starts_with("fc2") {
+                assert_ne!(a, b, "{}", spec.name);
+            } else {
+                assert_eq!(a, b, "{}", spec.name);
             }
         }
     }

@@ -1,9 +1,10 @@
 //! The group lasso (group L1/L2) penalty of the paper's student architecture search
-//! (Experiment 3): lambda * sum over groups of the group's L2 norm, one group per unit, made of
-//! the unit's incoming weights and its bias (see [`UnitGroups`]). Driving a whole group to
-//! zero lets pruning ([`super::prune`]) remove the unit. The gradient of a group g with norm
-//! ||g|| > 0 is lambda g / ||g||; at ||g|| = 0 the subgradient 0 is used. Norms are accumulated
-//! in f64.
+//! (Experiment 3): sum over layers l of lambda_l * sum over l's groups of the group's L2 norm,
+//! one group per unit, made of the unit's incoming weights and its bias (see [`UnitGroups`]).
+//! The paper has one lambda for every layer; a per-layer lambda_l (`group_lasso_layers`) is
+//! beyond it. Driving a whole group to zero lets pruning ([`super::prune`]) remove the unit.
+//! The gradient of a group g of layer l with norm ||g|| > 0 is lambda_l g / ||g||; at
+//! ||g|| = 0 the subgradient 0 is used. Norms are accumulated in f64.
 
 use super::layer::UnitGroups;
 
@@ -17,22 +18,38 @@ pub fn group_norm(values: &[f32], groups: &UnitGroups, u: usize) -> f64 {
     (squares + bias * bias).sqrt()
 }
 
-/// lambda * sum over every unit of `groups` of its group's L2 norm.
-pub fn penalty(values: &[f32], groups: &[UnitGroups], lambda: f64) -> f64 {
-    let norms: f64 = groups
+/// sum over layers l of `lambdas[l]` * the sum of the L2 norms of `groups[l]`'s units (one
+/// lambda per layer of groups).
+pub fn penalty(values: &[f32], groups: &[UnitGroups], lambdas: &[f64]) -> f64 {
+    assert_eq!(
+        groups.len(),
+        lambdas.len(),
+        "one lambda per layer of groups"
+    );
+    groups
         .iter()
-        .flat_map(|g| (0..g.units()).map(move |u| group_norm(values, g, u)))
-        .sum();
-    lambda * norms
+        .zip(lambdas)
+        .map(|(g, &lambda)| {
+            lambda
+                * (0..g.units())
+                    .map(|u| group_norm(values, g, u))
+                    .sum::<f64>()
+        })
+        .sum()
 }
 
-/// Adds the gradient of [`penalty`] to `grads`: lambda w / ||g|| for every weight and bias w
-/// of a group g with ||g|| > 0, nothing at a group of norm 0 (the subgradient 0).
-pub fn add_gradient(values: &[f32], grads: &mut [f32], groups: &[UnitGroups], lambda: f32) {
-    for g in groups {
+/// Adds the gradient of [`penalty`] to `grads`: lambda_l w / ||g|| for every weight and bias
+/// w of a group g of layer l with ||g|| > 0, nothing at a group of norm 0 (the subgradient 0).
+pub fn add_gradient(values: &[f32], grads: &mut [f32], groups: &[UnitGroups], lambdas: &[f32]) {
+    assert_eq!(
+        groups.len(),
+        lambdas.len(),
+        "one lambda per layer of groups"
+    );
+    for (g, &lambda) in groups.iter().zip(lambdas) {
         for u in 0..g.units() {
             let norm = group_norm(values, g, u);
-            if norm == 0.0 {
+            if norm == 0.0 || lambda == 0.0 {
                 continue;
             }
             let scale = (lambda as f64 / norm) as f32;
@@ -92,7 +109,11 @@ mod tests {
         net.params.values.copy_from_slice(&values);
         let lambda = 0.5;
         let expect = lambda * (5.0 + 3.0 + 0.0 + 3f64.sqrt());
-        let got = penalty(&net.params.values, &net.hidden_unit_groups(), lambda);
+        let got = penalty(&net.params.values, &net.hidden_unit_groups(), &[lambda; 2]);
+        assert!((got - expect).abs() < 1e-12, "{got} vs {expect}");
+        // Per-layer lambdas (0.5, 2): 0.5 (5 + 3) + 2 (0 + sqrt 3), by hand from the norms above.
+        let expect = 0.5 * 8.0 + 2.0 * 3f64.sqrt();
+        let got = penalty(&net.params.values, &net.hidden_unit_groups(), &[0.5, 2.0]);
         assert!((got - expect).abs() < 1e-12, "{got} vs {expect}");
     }
 
@@ -105,7 +126,7 @@ mod tests {
             &net.params.values,
             &mut grads,
             &net.hidden_unit_groups(),
-            1.0,
+            &[1.0; 2],
         );
         assert!(grads.iter().all(|&g| g == 0.0));
     }
@@ -130,21 +151,24 @@ mod tests {
             };
         }
         let groups = net.hidden_unit_groups();
-        let lambda = 0.3f32;
+        // A different lambda per layer, so that a layer given the other's lambda shows.
+        let lambdas = [0.3f32, 0.7];
+        let lambdas64 = lambdas.map(f64::from);
+        let lambda = 0.7f32; // the largest, for the tolerance
         let mut grads = vec![0.0; net.params.len()];
-        add_gradient(&net.params.values, &mut grads, &groups, lambda);
+        add_gradient(&net.params.values, &mut grads, &groups, &lambdas);
         let h = 1e-3f32;
         let mut values = net.params.values.clone();
         for j in 0..values.len() {
             let orig = values[j];
             values[j] = orig + h;
             let (up, h_up) = (
-                penalty(&values, &groups, lambda as f64),
+                penalty(&values, &groups, &lambdas64),
                 values[j] as f64 - orig as f64,
             );
             values[j] = orig - h;
             let (down, h_down) = (
-                penalty(&values, &groups, lambda as f64),
+                penalty(&values, &groups, &lambdas64),
                 orig as f64 - values[j] as f64,
             );
             values[j] = orig;

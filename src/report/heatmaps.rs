@@ -326,6 +326,7 @@ mod tests {
             estimator: Estimator::Sample,
             width: [1.0, 1.0],
             group_lasso: 0.0,
+            group_lasso_layers: Vec::new(),
             hidden_widths: vec![400, 400],
             pruned_from: None,
             inference: None,

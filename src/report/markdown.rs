@@ -123,7 +123,7 @@ fn write_search(md: &mut String, rows: &[Row], figure: &ParetoFigure) -> std::fm
             r.chain_student,
             r.width[0],
             r.width[1],
-            r.group_lasso,
+            lambda_text(r.group_lasso, &r.group_lasso_layers),
             widths.join(", "),
             r.params,
             r.flops,
@@ -141,6 +141,16 @@ fn write_search(md: &mut String, rows: &[Row], figure: &ParetoFigure) -> std::fm
          load: compare them within a chain.\n"
     )?;
     write_figure(md, &figure.title, &figure.stem, &figure.caption)
+}
+
+/// A student's lambda as the table shows it: `0.005`, or `0.005 x [1, 3.1, 4.3]` with
+/// per-layer multipliers.
+fn lambda_text(lambda: f64, layers: &[f64]) -> String {
+    if layers.is_empty() {
+        return lambda.to_string();
+    }
+    let list: Vec<String> = layers.iter().map(|m| m.to_string()).collect();
+    format!("{lambda} x [{}]", list.join(", "))
 }
 
 fn write_sweep(md: &mut String, sweep: &SweepFile) -> std::fmt::Result {
@@ -308,3 +318,17 @@ const DEFINITIONS: &[&str] = &[
     "**OOD AUROC**: from `gped eval` of the chain (`eval/eval.json`), with total or knowledge uncertainty as the score; `-` where the chain was not evaluated.",
     "`results.csv` holds every row above and more columns (FLOPs, posterior samples, time per chain); its columns are listed in `src/report/results_csv.rs`.",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::lambda_text;
+
+    #[test]
+    fn lambda_shows_its_layer_multipliers() {
+        assert_eq!(lambda_text(0.005, &[]), "0.005");
+        assert_eq!(
+            lambda_text(0.005, &[1.0, 3.1, 4.3]),
+            "0.005 x [1, 3.1, 4.3]"
+        );
+    }
+}

@@ -17,7 +17,7 @@ use crate::{Error, Result};
 use std::path::Path;
 
 /// The columns after `cell` and the varied axes.
-pub const COLUMNS: [&str; 34] = [
+pub const COLUMNS: [&str; 35] = [
     "mask_size",
     "mask_rate",
     "train_subset",
@@ -44,6 +44,7 @@ pub const COLUMNS: [&str; 34] = [
     "chain_ms_per_iteration",
     "chain",
     "group_lasso",
+    "group_lasso_layers",
     "hidden_widths",
     "pruned",
     "params_before_pruning",
@@ -72,7 +73,7 @@ fn opt(v: Option<f64>) -> String {
 }
 
 /// The fields of `r` after `cell` and its settings, in the order of [`COLUMNS`].
-fn fields(r: &Row) -> [String; 34] {
+fn fields(r: &Row) -> [String; 35] {
     [
         r.mask_size.to_string(),
         r.mask_rate.to_string(),
@@ -100,6 +101,11 @@ fn fields(r: &Row) -> [String; 34] {
         r.chain_ms_per_iteration.to_string(),
         r.chain.clone(),
         r.group_lasso.to_string(),
+        r.group_lasso_layers
+            .iter()
+            .map(|m| format!("{m:?}"))
+            .collect::<Vec<_>>()
+            .join(";"),
         r.hidden_widths
             .iter()
             .map(|w| w.to_string())

@@ -38,6 +38,8 @@ pub struct Row {
     pub width: [f64; 2],
     /// lambda of the student's group lasso (0 = none).
     pub group_lasso: f64,
+    /// Its per-hidden-layer multipliers (`group_lasso_layers`; empty = 1 for every layer).
+    pub group_lasso_layers: Vec<f64>,
     /// Units of each hidden layer at the end (after pruning, if pruned); empty when the run
     /// did not record them.
     pub hidden_widths: Vec<u64>,
@@ -211,6 +213,7 @@ fn row(base: &RowBase, run: &FinishedChain, student: &str, chain_student: &str) 
         estimator: sc.estimator,
         width: sc.width,
         group_lasso: sc.group_lasso,
+        group_lasso_layers: sc.group_lasso_layers.clone(),
         hidden_widths: sm.hidden_widths.clone(),
         pruned_from: sm.pruned,
         inference: m.time.inference.get(chain_student).copied(),
