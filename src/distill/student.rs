@@ -365,10 +365,16 @@ mod tests {
     /// coordinate, and the output layer is not penalised) bit for bit.
     #[test]
     fn group_lasso_moves_only_the_hidden_layers() {
+        let lasso = student(1e-2);
+        assert!(lasso.group_lasso_penalty() > 0.0);
+        assert_step_moves_only(lasso, |name| !name.starts_with("fc3"));
+    }
+
+    /// One step of `lasso` and of the unpenalised student from the same start: the parameter
+    /// tensors named `moved(name)` must differ, all others be equal bit for bit.
+    fn assert_step_moves_only(mut lasso: Student, moved: impl Fn(&str) -> bool) {
         let (indices, inputs, probs) = batch();
         let mut plain = student(0.0);
-        let mut lasso = student(1e-2);
-        assert!(lasso.group_lasso_penalty() > 0.0);
         plain.step(101, &indices, &inputs, &probs, CLASSES);
         lasso.step(101, &indices, &inputs, &probs, CLASSES);
         for spec in &plain.net.params.specs {
@@ -376,44 +382,30 @@ mod tests {
                 &plain.net.params.values[spec.range()],
                 &lasso.net.params.values[spec.range()],
             );
-            if spec.name.starts_with("fc3") {
-                assert_eq!(a, b, "{}", spec.name);
-            } else {
+            if moved(&spec.name) {
                 assert_ne!(a, b, "{}", spec.name);
+            } else {
+                assert_eq!(a, b, "{}", spec.name);
             }
         }
     }
 
     /// `group_lasso_layers` = [0, 1] penalises the second hidden layer alone: fc1 and the
     /// output layer take the unpenalised step bit for bit, fc2 does not; and the penalty is
-    /// the whole-network penalty minus the first layer's share.
+    /// the second layer's share alone.
     #[test]
     fn per_layer_multipliers_pick_the_layers() {
-        let (indices, inputs, probs) = batch();
-        let mut plain = student(0.0);
         let second_only = StudentConfig {
             group_lasso_layers: vec![0.0, 1.0],
             ..config(1e-2)
         };
-        let mut lasso = Student::new(&second_only, Arch::Fcnn, CLASSES, 10, 3).unwrap();
+        let lasso = Student::new(&second_only, Arch::Fcnn, CLASSES, 10, 3).unwrap();
         let groups = lasso.net.hidden_unit_groups();
         let values = &lasso.net.params.values;
         let expect = group_lasso::penalty(values, &groups, &[0.0, 1e-2f32 as f64]);
         assert_eq!(lasso.group_lasso_penalty(), expect);
         assert!(expect > 0.0);
-        plain.step(101, &indices, &inputs, &probs, CLASSES);
-        lasso.step(101, &indices, &inputs, &probs, CLASSES);
-        for spec in &plain.net.params.specs {
-            let (a, b) = (
-                &plain.net.params.values[spec.range()],
-                &lasso.net.params.values[spec.range()],
-            );
-            if spec.name.starts_with("fc2") {
-                assert_ne!(a, b, "{}", spec.name);
-            } else {
-                assert_eq!(a, b, "{}", spec.name);
-            }
-        }
+        assert_step_moves_only(lasso, |name| name.starts_with("fc2"));
     }
 
     /// `steps_before` counts the due iterations below t, as `is_due` decides them one by one.
