@@ -421,8 +421,6 @@ fn check_name(key: &str, name: &str) -> Result<()> {
     }
 }
 
-/// K1 scales the first group of the architecture's hidden widths, K2 the second; every
-/// floor(w K) must be at least 1.
 /// `group_lasso_layers`: empty, or one finite multiplier >= 0 per hidden layer of the arch.
 fn check_group_lasso_layers(key: &str, s: &StudentConfig, c: &RunConfig) -> Result<()> {
     let multipliers = &s.group_lasso_layers;
@@ -444,6 +442,8 @@ fn check_group_lasso_layers(key: &str, s: &StudentConfig, c: &RunConfig) -> Resu
     Ok(())
 }
 
+/// K1 scales the first group of the architecture's hidden widths, K2 the second; every
+/// floor(w K) must be at least 1.
 fn check_width(key: &str, s: &StudentConfig, c: &RunConfig) -> Result<()> {
     let arch = c.teacher.arch;
     let (first, second) = arch.scaled_widths();

@@ -41,9 +41,8 @@ pub struct Student {
     /// The network's outputs per input: the sum of the heads' widths.
     width: usize,
     optimizer: Adam,
-    /// lambda of the group lasso (0 = off), the groups it penalises (every hidden unit, one
-    /// entry per hidden layer) and each layer's lambda (lambda x `group_lasso_layers`).
-    group_lasso: f32,
+    /// The groups the group lasso penalises (every hidden unit, one entry per hidden layer)
+    /// and each layer's lambda (lambda x `group_lasso_layers`; all 0 = off).
     lasso_groups: Vec<UnitGroups>,
     lasso_lambdas: Vec<f32>,
     schedule: Option<StepLr>,
@@ -99,7 +98,6 @@ impl Student {
             heads,
             width,
             optimizer,
-            group_lasso: cfg.group_lasso as f32,
             lasso_groups,
             lasso_lambdas,
             schedule,
@@ -156,7 +154,7 @@ impl Student {
         let raw = self.net.forward(inputs, batch);
         let loss = heads_loss(&mut self.heads, raw, self.width, &mut self.grad);
         self.net.backward(inputs, &self.grad, batch);
-        if self.group_lasso > 0.0 {
+        if self.has_group_lasso() {
             let params = &mut self.net.params;
             group_lasso::add_gradient(
                 &params.values,
@@ -188,7 +186,6 @@ impl Student {
         optimizer.size_state(net.params.len());
         self.net = net;
         self.optimizer = optimizer;
-        self.group_lasso = 0.0;
         self.lasso_groups = Vec::new();
         self.lasso_lambdas = Vec::new();
         self.schedule = self.schedule.map(|s| s.with_base_lr(learning_rate));
@@ -210,7 +207,7 @@ impl Student {
 
     /// Whether the student's weights are under the group lasso now.
     pub fn has_group_lasso(&self) -> bool {
-        self.group_lasso > 0.0
+        self.lasso_lambdas.iter().any(|&l| l > 0.0)
     }
 
     /// The group lasso penalty lambda * sum of the hidden units' group norms at the current
@@ -219,11 +216,7 @@ impl Student {
         group_lasso::penalty(
             &self.net.params.values,
             &self.lasso_groups,
-            &self
-                .lasso_lambdas
-                .iter()
-                .map(|&l| l as f64)
-                .collect::<Vec<_>>(),
+            &self.lasso_lambdas,
         )
     }
 
@@ -402,7 +395,7 @@ mod tests {
         let lasso = Student::new(&second_only, Arch::Fcnn, CLASSES, 10, 3).unwrap();
         let groups = lasso.net.hidden_unit_groups();
         let values = &lasso.net.params.values;
-        let expect = group_lasso::penalty(values, &groups, &[0.0, 1e-2f32 as f64]);
+        let expect = group_lasso::penalty(values, &groups, &[0.0, 1e-2]);
         assert_eq!(lasso.group_lasso_penalty(), expect);
         assert!(expect > 0.0);
         assert_step_moves_only(lasso, |name| name.starts_with("fc2"));

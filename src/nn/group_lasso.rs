@@ -19,8 +19,8 @@ pub fn group_norm(values: &[f32], groups: &UnitGroups, u: usize) -> f64 {
 }
 
 /// sum over layers l of `lambdas[l]` * the sum of the L2 norms of `groups[l]`'s units (one
-/// lambda per layer of groups).
-pub fn penalty(values: &[f32], groups: &[UnitGroups], lambdas: &[f64]) -> f64 {
+/// lambda per layer of groups; the sum in f64).
+pub fn penalty(values: &[f32], groups: &[UnitGroups], lambdas: &[f32]) -> f64 {
     assert_eq!(
         groups.len(),
         lambdas.len(),
@@ -30,7 +30,7 @@ pub fn penalty(values: &[f32], groups: &[UnitGroups], lambdas: &[f64]) -> f64 {
         .iter()
         .zip(lambdas)
         .map(|(g, &lambda)| {
-            lambda
+            lambda as f64
                 * (0..g.units())
                     .map(|u| group_norm(values, g, u))
                     .sum::<f64>()
@@ -108,7 +108,7 @@ mod tests {
         ];
         net.params.values.copy_from_slice(&values);
         let lambda = 0.5;
-        let expect = lambda * (5.0 + 3.0 + 0.0 + 3f64.sqrt());
+        let expect = lambda as f64 * (5.0 + 3.0 + 0.0 + 3f64.sqrt());
         let got = penalty(&net.params.values, &net.hidden_unit_groups(), &[lambda; 2]);
         assert!((got - expect).abs() < 1e-12, "{got} vs {expect}");
         // Per-layer lambdas (0.5, 2): 0.5 (5 + 3) + 2 (0 + sqrt 3), by hand from the norms above.
@@ -153,7 +153,6 @@ mod tests {
         let groups = net.hidden_unit_groups();
         // A different lambda per layer, so that a layer given the other's lambda shows.
         let lambdas = [0.3f32, 0.7];
-        let lambdas64 = lambdas.map(f64::from);
         let lambda = 0.7f32; // the largest, for the tolerance
         let mut grads = vec![0.0; net.params.len()];
         add_gradient(&net.params.values, &mut grads, &groups, &lambdas);
@@ -163,12 +162,12 @@ mod tests {
             let orig = values[j];
             values[j] = orig + h;
             let (up, h_up) = (
-                penalty(&values, &groups, &lambdas64),
+                penalty(&values, &groups, &lambdas),
                 values[j] as f64 - orig as f64,
             );
             values[j] = orig - h;
             let (down, h_down) = (
-                penalty(&values, &groups, &lambdas64),
+                penalty(&values, &groups, &lambdas),
                 orig as f64 - values[j] as f64,
             );
             values[j] = orig;
