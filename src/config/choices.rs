@@ -339,6 +339,34 @@ pub enum Estimator {
     RunningMean,
 }
 
+/// Which weights make up a hidden unit's group in the group lasso (`group_lasso_groups`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LassoGroups {
+    /// The paper's: the unit's incoming weights and its bias.
+    #[default]
+    Incoming,
+    /// Beyond the paper: also the unit's outgoing weights, the next layer's inputs that read
+    /// it (a conv1 channel's input slice of every conv2 filter), so that the penalty drives a
+    /// unit to zero on both sides at once and counts what removing it saves downstream.
+    IncomingOutgoing,
+}
+
+impl LassoGroups {
+    /// Whether this is the paper's default (left out of written configs).
+    pub fn is_incoming(&self) -> bool {
+        *self == LassoGroups::Incoming
+    }
+
+    /// The name as written in a config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LassoGroups::Incoming => "incoming",
+            LassoGroups::IncomingOutgoing => "incoming-outgoing",
+        }
+    }
+}
+
 /// The student uncertainty that `gped predict`'s OOD flag thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -450,6 +478,9 @@ mod tests {
             StepSchedule::Cyclical,
         ] {
             assert_eq!(serde_name(s), s.as_str());
+        }
+        for g in [LassoGroups::Incoming, LassoGroups::IncomingOutgoing] {
+            assert_eq!(serde_name(g), g.as_str());
         }
     }
 

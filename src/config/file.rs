@@ -168,6 +168,11 @@ mod tests {
         assert!(msg.contains("resnet") && msg.contains("arch"), "{msg}");
         let msg = parse_err("[[students]]\nwidth = [1.0, 1.0, 1.0]\n");
         assert!(msg.contains("width") && msg.contains("length 3"), "{msg}");
+        let msg = parse_err("[[students]]\ngroup_lasso_groups = \"both\"\n");
+        assert!(
+            msg.contains("group_lasso_groups") && msg.contains("incoming-outgoing"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -194,6 +199,7 @@ mod tests {
         c.data.mask_size = 10;
         c.data.dir = "/some/where".into();
         c.students[1].width = [0.5, 0.25];
+        c.students[1].group_lasso_groups = crate::config::LassoGroups::IncomingOutgoing;
         c.sampler.step_size = 3.3e-7;
         let valid = c.validate().unwrap();
         let dir = tempfile::tempdir().unwrap();

@@ -14,8 +14,8 @@ mod schema;
 mod validate;
 
 pub use choices::{
-    Arch, DatasetInfo, DatasetName, Estimator, ImageShape, Loss, OodScore, SamplerKind,
-    StepSchedule, Target,
+    Arch, DatasetInfo, DatasetName, Estimator, ImageShape, LassoGroups, Loss, OodScore,
+    SamplerKind, StepSchedule, Target,
 };
 pub use file::DEFAULT_CONFIG_TOML;
 pub use heads::HeadConfig;

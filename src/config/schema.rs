@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::choices::{
-    Arch, DatasetName, Estimator, Loss, OodScore, SamplerKind, StepSchedule, Target,
+    Arch, DatasetName, Estimator, LassoGroups, Loss, OodScore, SamplerKind, StepSchedule, Target,
 };
 use super::heads::HeadConfig;
 use super::prune::PruneConfig;
@@ -334,6 +334,13 @@ pub struct StudentConfig {
     /// sqrt(group size) weighting. Default [] (every layer x 1, the paper's penalty).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_lasso_layers: Vec<f64>,
+    /// Beyond the paper: what a unit's group is, `incoming` (the paper's: its incoming weights
+    /// and bias) or `incoming-outgoing` (also the next layer's weights that read the unit, so
+    /// a CNN's conv1 channel is penalised with its slice of conv2, whose MACs it costs).
+    /// Pruning still removes a unit when its incoming weights and bias are below epsilon.
+    /// Default `incoming`.
+    #[serde(skip_serializing_if = "LassoGroups::is_incoming")]
+    pub group_lasso_groups: LassoGroups,
     /// StepLR: multiply the learning rate by `lr_decay_factor` every this many student steps,
     /// 0 = never. Default 0.
     pub lr_decay_every: u64,
@@ -380,6 +387,7 @@ impl Default for StudentConfig {
             weight_decay: 1e-4,
             group_lasso: 0.0,
             group_lasso_layers: Vec::new(),
+            group_lasso_groups: LassoGroups::Incoming,
             lr_decay_every: 0,
             lr_decay_factor: 0.5,
             dirichlet_temperature: 10.0,

@@ -13,9 +13,10 @@ use super::head::{Head, heads_of};
 use crate::Result;
 use crate::base::{StateReader, StateWriter, Stateful};
 use crate::config::Arch;
-use crate::config::{StudentConfig, Target};
+use crate::config::{LassoGroups, StudentConfig, Target};
 use crate::model::{ModelSpec, build};
-use crate::nn::{Network, UnitGroups, group_lasso};
+use crate::nn::Network;
+use crate::nn::group_lasso::{self, LassoLayer};
 use crate::optim::{Adam, AdamConfig, Optimizer, StepLr};
 
 /// Each hidden layer's group-lasso lambda: `group_lasso` x `group_lasso_layers[l]`, or
@@ -41,9 +42,10 @@ pub struct Student {
     /// The network's outputs per input: the sum of the heads' widths.
     width: usize,
     optimizer: Adam,
-    /// The groups the group lasso penalises (every hidden unit, one entry per hidden layer)
-    /// and each layer's lambda (lambda x `group_lasso_layers`; all 0 = off).
-    lasso_groups: Vec<UnitGroups>,
+    /// The groups the group lasso penalises (every hidden unit, one entry per hidden layer;
+    /// with the outgoing weights for `incoming-outgoing`) and each layer's lambda (lambda x
+    /// `group_lasso_layers`; all 0 = off).
+    lasso_groups: Vec<LassoLayer>,
     lasso_lambdas: Vec<f32>,
     schedule: Option<StepLr>,
     /// The step count at which the StepLR schedule starts (0; the step of pruning after it).
@@ -90,7 +92,8 @@ impl Student {
                 cfg.lr_decay_factor as f32,
             )?),
         };
-        let lasso_groups = net.hidden_unit_groups();
+        let outgoing = cfg.group_lasso_groups == LassoGroups::IncomingOutgoing;
+        let lasso_groups = LassoLayer::of(&net.unit_groups(), outgoing)?;
         let lasso_lambdas = layer_lambdas(cfg, lasso_groups.len());
         Ok(Student {
             name: cfg.name.clone(),
@@ -393,12 +396,32 @@ mod tests {
             ..config(1e-2)
         };
         let lasso = Student::new(&second_only, Arch::Fcnn, CLASSES, 10, 3).unwrap();
-        let groups = lasso.net.hidden_unit_groups();
+        let groups = LassoLayer::of(&lasso.net.unit_groups(), false).unwrap();
         let values = &lasso.net.params.values;
         let expect = group_lasso::penalty(values, &groups, &[0.0, 1e-2]);
         assert_eq!(lasso.group_lasso_penalty(), expect);
         assert!(expect > 0.0);
         assert_step_moves_only(lasso, |name| name.starts_with("fc2"));
+    }
+
+    /// In-out groups reach the next layer's weights: penalising fc1 alone ([1, 0]) moves fc1
+    /// and fc2's weight (fc1's outgoing weights), not fc2's bias or fc3; penalising fc2 alone
+    /// ([0, 1]) moves fc2 and fc3's weight, not fc1 or fc3's bias (in no group).
+    #[test]
+    fn in_out_groups_move_the_next_layers_weights() {
+        let in_out = |layers: Vec<f64>| StudentConfig {
+            group_lasso_layers: layers,
+            group_lasso_groups: LassoGroups::IncomingOutgoing,
+            ..config(1e-2)
+        };
+        let first = Student::new(&in_out(vec![1.0, 0.0]), Arch::Fcnn, CLASSES, 10, 3).unwrap();
+        assert_step_moves_only(first, |name| {
+            name.starts_with("fc1") || name == "fc2.weight"
+        });
+        let second = Student::new(&in_out(vec![0.0, 1.0]), Arch::Fcnn, CLASSES, 10, 3).unwrap();
+        assert_step_moves_only(second, |name| {
+            name.starts_with("fc2") || name == "fc3.weight"
+        });
     }
 
     /// `steps_before` counts the due iterations below t, as `is_due` decides them one by one.

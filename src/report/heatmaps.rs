@@ -303,7 +303,7 @@ fn width_mask(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Arch, DatasetName, Estimator};
+    use crate::config::{Arch, DatasetName, Estimator, LassoGroups};
     use crate::report::Aurocs;
 
     /// A predictive row of an FCNN-MNIST cell (its chain named after n, m and the seed).
@@ -327,6 +327,7 @@ mod tests {
             width: [1.0, 1.0],
             group_lasso: 0.0,
             group_lasso_layers: Vec::new(),
+            group_lasso_groups: LassoGroups::Incoming,
             hidden_widths: vec![400, 400],
             pruned_from: None,
             inference: None,

@@ -11,6 +11,7 @@ use super::paper::{COLUMNS, LaidTable};
 use super::pareto::{ParetoFigure, chain_students};
 use super::rows::{Row, SweepRows, estimator_symbol};
 use super::summary::{SeedGroup, text_or_dash};
+use crate::config::LassoGroups;
 use crate::eval::report::write_figure;
 use std::fmt::Write;
 
@@ -123,7 +124,7 @@ fn write_search(md: &mut String, rows: &[Row], figure: &ParetoFigure) -> std::fm
             r.chain_student,
             r.width[0],
             r.width[1],
-            lambda_text(r.group_lasso, &r.group_lasso_layers),
+            lambda_text(r.group_lasso, &r.group_lasso_layers, r.group_lasso_groups),
             widths.join(", "),
             r.params,
             r.flops,
@@ -143,14 +144,18 @@ fn write_search(md: &mut String, rows: &[Row], figure: &ParetoFigure) -> std::fm
     write_figure(md, &figure.title, &figure.stem, &figure.caption)
 }
 
-/// A student's lambda as the table shows it: `0.005`, or `0.005 x [1, 3.1, 4.3]` with
-/// per-layer multipliers.
-fn lambda_text(lambda: f64, layers: &[f64]) -> String {
-    if layers.is_empty() {
-        return lambda.to_string();
+/// A student's lambda as the table shows it: `0.005`, `0.005 x [1, 3.1, 4.3]` with per-layer
+/// multipliers, either followed by `, in-out` for groups with outgoing weights.
+fn lambda_text(lambda: f64, layers: &[f64], groups: LassoGroups) -> String {
+    let mut text = lambda.to_string();
+    if !layers.is_empty() {
+        let list: Vec<String> = layers.iter().map(|m| m.to_string()).collect();
+        text = format!("{text} x [{}]", list.join(", "));
     }
-    let list: Vec<String> = layers.iter().map(|m| m.to_string()).collect();
-    format!("{lambda} x [{}]", list.join(", "))
+    if groups == LassoGroups::IncomingOutgoing {
+        text.push_str(", in-out");
+    }
+    text
 }
 
 fn write_sweep(md: &mut String, sweep: &SweepFile) -> std::fmt::Result {
@@ -321,14 +326,20 @@ const DEFINITIONS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::lambda_text;
+    use super::*;
 
     #[test]
     fn lambda_shows_its_layer_multipliers() {
-        assert_eq!(lambda_text(0.005, &[]), "0.005");
+        let (paper, in_out) = (LassoGroups::Incoming, LassoGroups::IncomingOutgoing);
+        assert_eq!(lambda_text(0.005, &[], paper), "0.005");
         assert_eq!(
-            lambda_text(0.005, &[1.0, 3.1, 4.3]),
+            lambda_text(0.005, &[1.0, 3.1, 4.3], paper),
             "0.005 x [1, 3.1, 4.3]"
+        );
+        assert_eq!(lambda_text(0.005, &[], in_out), "0.005, in-out");
+        assert_eq!(
+            lambda_text(0.005, &[1.0, 2.0], in_out),
+            "0.005 x [1, 2], in-out"
         );
     }
 }

@@ -17,7 +17,7 @@ use crate::{Error, Result};
 use std::path::Path;
 
 /// The columns after `cell` and the varied axes.
-pub const COLUMNS: [&str; 35] = [
+pub const COLUMNS: [&str; 36] = [
     "mask_size",
     "mask_rate",
     "train_subset",
@@ -45,6 +45,7 @@ pub const COLUMNS: [&str; 35] = [
     "chain",
     "group_lasso",
     "group_lasso_layers",
+    "group_lasso_groups",
     "hidden_widths",
     "pruned",
     "params_before_pruning",
@@ -73,7 +74,7 @@ fn opt(v: Option<f64>) -> String {
 }
 
 /// The fields of `r` after `cell` and its settings, in the order of [`COLUMNS`].
-fn fields(r: &Row) -> [String; 35] {
+fn fields(r: &Row) -> [String; 36] {
     [
         r.mask_size.to_string(),
         r.mask_rate.to_string(),
@@ -106,6 +107,7 @@ fn fields(r: &Row) -> [String; 35] {
             .map(|m| format!("{m:?}"))
             .collect::<Vec<_>>()
             .join(";"),
+        r.group_lasso_groups.as_str().to_string(),
         r.hidden_widths
             .iter()
             .map(|w| w.to_string())

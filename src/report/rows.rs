@@ -8,7 +8,7 @@
 use super::chain::{Aurocs, ChainState, FinishedChain, InferenceTimes, PrunedFrom};
 use super::folder::{SweepFolder, setting_text};
 use super::pareto::{Front, mark_fronts};
-use crate::config::{Arch, DatasetName, Estimator, Target};
+use crate::config::{Arch, DatasetName, Estimator, LassoGroups, Target};
 use crate::{Error, Result};
 
 /// (key, value as it reads in TOML) of varied axes.
@@ -40,6 +40,8 @@ pub struct Row {
     pub group_lasso: f64,
     /// Its per-hidden-layer multipliers (`group_lasso_layers`; empty = 1 for every layer).
     pub group_lasso_layers: Vec<f64>,
+    /// What its groups are (`incoming`, the paper's, or `incoming-outgoing`).
+    pub group_lasso_groups: LassoGroups,
     /// Units of each hidden layer at the end (after pruning, if pruned); empty when the run
     /// did not record them.
     pub hidden_widths: Vec<u64>,
@@ -214,6 +216,7 @@ fn row(base: &RowBase, run: &FinishedChain, student: &str, chain_student: &str) 
         width: sc.width,
         group_lasso: sc.group_lasso,
         group_lasso_layers: sc.group_lasso_layers.clone(),
+        group_lasso_groups: sc.group_lasso_groups,
         hidden_widths: sm.hidden_widths.clone(),
         pruned_from: sm.pruned,
         inference: m.time.inference.get(chain_student).copied(),
