@@ -298,8 +298,10 @@ fn a_spec_with_a_bad_key_or_another_sweeps_folder_is_refused_before_any_run() {
 fn every_shipped_sweep_spec_expands_to_valid_cells() {
     // The paper's grids: (spec, cells, chains, students per chain). The architecture
     // searches: 2 widths x 5 lambdas, all students on one chain; the per-layer one: 4
-    // multiplier sets beside one base student (deduplicated: 5 students).
+    // multiplier sets beside one base student (deduplicated: 5 students); the in-out one: 5
+    // lambdas beside one base student (6).
     let expected = [
+        ("arch-search-cnn-mnist-inout.toml", 5, 1, 6),
         ("arch-search-cnn-mnist-layers.toml", 4, 1, 5),
         ("arch-search-cnn-mnist.toml", 10, 1, 10),
         ("arch-search-fcnn-mnist.toml", 10, 1, 10),
