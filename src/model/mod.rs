@@ -7,6 +7,9 @@ pub mod arch;
 pub mod prune;
 pub mod widths;
 
+#[cfg(test)]
+mod lasso_tests;
+
 pub use arch::{ModelSpec, build, build_sized};
 pub use prune::{PruneReport, prune};
 pub use widths::{HiddenWidths, load_network};

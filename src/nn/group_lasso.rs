@@ -134,8 +134,6 @@ pub fn add_gradient(values: &[f32], grads: &mut [f32], layers: &[LassoLayer], la
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Arch;
-    use crate::model::{ModelSpec, build};
     use crate::nn::{Linear, Network, ParamSet, Relu, Shape};
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
@@ -212,59 +210,6 @@ mod tests {
         let expect = 0.5 * (26f64.sqrt() + 10f64.sqrt()) + 2.0 * (7.0 + 52f64.sqrt());
         let got = penalty(&net.params.values, &layers(&net, true), &[0.5, 2.0]);
         assert!((got - expect).abs() < 1e-12, "{got} vs {expect}");
-    }
-
-    /// The MNIST CNN's in-out groups against their definition by tensor index (PyTorch
-    /// layouts: conv `[out, in, kh, kw]`, Linear `[out, in]`, the flatten of `[c, h, w]`
-    /// channel-major): conv1 channel c with conv2.weight[:, c]; conv2 channel c with the
-    /// fc1 columns c*16 .. c*16 + 16 (its 4 x 4 map); fc1 unit j with fc2's column j.
-    #[test]
-    fn cnn_outgoing_groups_follow_the_tensor_layouts() {
-        let spec = ModelSpec {
-            arch: Arch::MnistCnn,
-            width: [0.3, 0.1], // conv 3 and 6 channels, fc 8 units
-            outputs: 10,
-            dropout: 0.0,
-        };
-        let mut net = build(&spec, 0);
-        randomise(&mut net, 3);
-        let p = &net.params;
-        let t = |name: &str| (p.tensor(name).unwrap(), p.spec(name).unwrap().shape.clone());
-        let sq = |v: &[f32]| v.iter().map(|&w| w as f64 * w as f64).sum::<f64>();
-        let mut expect = [0.0f64; 3];
-        // One layer's norms: row u of `weight` and `bias[u]`, plus the inputs `reads(u)` of
-        // the next layer's weight `[rows, cols]` (indices into its flat tensor).
-        let mut add = |l: usize, layer: &str, next: &str, block: usize| {
-            let (w, shape) = t(&format!("{layer}.weight"));
-            let (b, _) = t(&format!("{layer}.bias"));
-            let (nw, nshape) = t(&format!("{next}.weight"));
-            let row = w.len() / shape[0];
-            let cols = nw.len() / nshape[0];
-            for u in 0..shape[0] {
-                let mut s = sq(&w[u * row..(u + 1) * row]) + (b[u] as f64).powi(2);
-                for r in 0..nshape[0] {
-                    s += sq(&nw[r * cols + u * block..r * cols + (u + 1) * block]);
-                }
-                expect[l] += s.sqrt();
-            }
-        };
-        add(0, "conv1", "conv2", 16); // conv2.weight[r, u, :, :]: 4 x 4 per input channel
-        add(1, "conv2", "fc1", 16); // fc1 columns of channel u's 4 x 4 map
-        add(2, "fc1", "fc2", 1);
-        let layers = layers(&net, true);
-        assert_eq!(layers.len(), 3);
-        for (l, layer) in layers.iter().enumerate() {
-            let mut lambdas = [0.0f32; 3];
-            lambdas[l] = 1.0;
-            let got = penalty(&net.params.values, std::slice::from_ref(layer), &[1.0]);
-            let whole = penalty(&net.params.values, &layers, &lambdas);
-            assert!(
-                (got - expect[l]).abs() < 1e-9 * expect[l],
-                "layer {l}: {got} vs {}",
-                expect[l]
-            );
-            assert_eq!(got, whole);
-        }
     }
 
     /// Without outgoing weights a group's norm is the paper's incoming norm, bit for bit (so
