@@ -73,3 +73,36 @@ fn cnn_outgoing_groups_follow_the_tensor_layouts() {
         assert_eq!(got, whole);
     }
 }
+
+/// On every architecture the in-out groups can be built, and the outgoing blocks of a layer's
+/// units cover the next layer's weight tensor exactly once (each weight that reads a unit
+/// belongs to that unit's group, and to no other unit of the layer).
+#[test]
+fn outgoing_blocks_partition_the_next_weight_on_every_arch() {
+    for arch in [Arch::Fcnn, Arch::MnistCnn, Arch::CifarCnn, Arch::PlaneMlp] {
+        let spec = ModelSpec {
+            arch,
+            width: [0.5, 0.25],
+            outputs: 10,
+            dropout: 0.0,
+        };
+        let net = build(&spec, 0);
+        let groups = net.unit_groups();
+        let layers = LassoLayer::of(&groups, true).unwrap();
+        assert_eq!(layers.len(), groups.len() - 1, "{arch:?}");
+        for (layer, next) in layers.iter().zip(&groups[1..]) {
+            let mut hits = vec![0u32; net.params.len()];
+            for u in 0..layer.units.units() {
+                for range in layer.outgoing(u) {
+                    for h in &mut hits[range] {
+                        *h += 1;
+                    }
+                }
+            }
+            for (i, &h) in hits.iter().enumerate() {
+                let expect = u32::from(next.weight.contains(&i));
+                assert_eq!(h, expect, "{arch:?}: parameter {i}");
+            }
+        }
+    }
+}
