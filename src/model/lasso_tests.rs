@@ -4,22 +4,7 @@
 
 use super::{ModelSpec, build};
 use crate::config::Arch;
-use crate::nn::group_lasso::{LassoLayer, penalty};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-
-/// Every value a random number in [-1, -0.1] U [0.1, 1].
-fn randomise(values: &mut [f32], seed: u64) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    for v in values {
-        let magnitude = rng.random_range(0.1f32..1.0);
-        *v = if rng.random::<bool>() {
-            magnitude
-        } else {
-            -magnitude
-        };
-    }
-}
+use crate::nn::group_lasso::{LassoLayer, fill_away_from_zero, penalty};
 
 /// The MNIST CNN's in-out groups against their definition by tensor index (PyTorch
 /// layouts: conv `[out, in, kh, kw]`, Linear `[out, in]`, the flatten of `[c, h, w]`
@@ -34,7 +19,7 @@ fn cnn_outgoing_groups_follow_the_tensor_layouts() {
         dropout: 0.0,
     };
     let mut net = build(&spec, 0);
-    randomise(&mut net.params.values, 3);
+    fill_away_from_zero(&mut net.params.values, 3);
     let p = &net.params;
     let t = |name: &str| (p.tensor(name).unwrap(), p.spec(name).unwrap().shape.clone());
     let sq = |v: &[f32]| v.iter().map(|&w| w as f64 * w as f64).sum::<f64>();

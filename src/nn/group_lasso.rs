@@ -131,12 +131,27 @@ pub fn add_gradient(values: &[f32], grads: &mut [f32], layers: &[LassoLayer], la
     }
 }
 
+/// Test support: every value a random number in [-1, -0.1] U [0.1, 1], so that group norms
+/// stay far from the kink of the L2 norm at 0 (the gradient checks need it).
+#[cfg(test)]
+pub(crate) fn fill_away_from_zero(values: &mut [f32], seed: u64) {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(seed);
+    for v in values {
+        let magnitude = rng.random_range(0.1f32..1.0);
+        *v = if rng.random::<bool>() {
+            magnitude
+        } else {
+            -magnitude
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::nn::{Linear, Network, ParamSet, Relu, Shape};
-    use rand::rngs::StdRng;
-    use rand::{Rng, SeedableRng};
 
     /// 3 -> 2 (ReLU) -> 2 -> 1: two hidden layers' units are grouped, the output's are not.
     fn tiny() -> Network {
@@ -155,19 +170,6 @@ mod tests {
 
     fn layers(net: &Network, outgoing: bool) -> Vec<LassoLayer> {
         LassoLayer::of(&net.unit_groups(), outgoing).unwrap()
-    }
-
-    /// Every parameter a random value in [-1, -0.1] U [0.1, 1].
-    fn randomise(net: &mut Network, seed: u64) {
-        let mut rng = StdRng::seed_from_u64(seed);
-        for v in &mut net.params.values {
-            let magnitude = rng.random_range(0.1f32..1.0);
-            *v = if rng.random::<bool>() {
-                magnitude
-            } else {
-                -magnitude
-            };
-        }
     }
 
     #[test]
@@ -217,7 +219,7 @@ mod tests {
     #[test]
     fn incoming_norm_is_unchanged() {
         let mut net = tiny();
-        randomise(&mut net, 11);
+        fill_away_from_zero(&mut net.params.values, 11);
         for layer in layers(&net, false) {
             for u in 0..layer.units.units() {
                 let a = lasso_norm(&net.params.values, &layer, u);
@@ -256,7 +258,7 @@ mod tests {
     #[test]
     fn gradient_matches_central_differences() {
         let mut net = tiny();
-        randomise(&mut net, 7);
+        fill_away_from_zero(&mut net.params.values, 7);
         for outgoing in [false, true] {
             let layers = layers(&net, outgoing);
             // A different lambda per layer, so that a layer given the other's lambda shows.
