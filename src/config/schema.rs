@@ -323,7 +323,7 @@ pub struct StudentConfig {
     pub weight_decay: f64,
     /// lambda of the group lasso (Experiment 3, student architecture search), >= 0: adds
     /// lambda * sum of the L2 norms of the hidden units' groups (each unit's incoming weights
-    /// and bias; the output layer is not penalised) to the student's loss, so that whole units
+    /// and bias, or more: `group_lasso_groups`; the output layer's units are not penalised) to the student's loss, so that whole units
     /// go to zero and can be pruned. Needs dropout = 0, as in the paper. Default 0 (off).
     pub group_lasso: f64,
     /// Beyond the paper: one multiplier per hidden layer with parameters, input to output

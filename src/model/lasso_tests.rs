@@ -24,8 +24,8 @@ fn cnn_outgoing_groups_follow_the_tensor_layouts() {
     let t = |name: &str| (p.tensor(name).unwrap(), p.spec(name).unwrap().shape.clone());
     let sq = |v: &[f32]| v.iter().map(|&w| w as f64 * w as f64).sum::<f64>();
     let mut expect = [0.0f64; 3];
-    // One layer's norms: row u of `weight` and `bias[u]`, plus the inputs `reads(u)` of
-    // the next layer's weight `[rows, cols]` (indices into its flat tensor).
+    // One layer's norms: row u of `weight` and `bias[u]`, plus of every row of the next
+    // layer's weight `[rows, cols]` the `block` inputs u feeds, from column u * block.
     let mut add = |l: usize, layer: &str, next: &str, block: usize| {
         let (w, shape) = t(&format!("{layer}.weight"));
         let (b, _) = t(&format!("{layer}.bias"));
