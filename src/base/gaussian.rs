@@ -90,17 +90,32 @@ fn sincos_octant(f: f32) -> (f32, f32) {
     (s, c)
 }
 
-/// Box-Muller on one 64-bit word: the pair (r cos a, r sin a).
+/// The radius uniform u1 in (0, 1] of a pair's word: its high 31 bits (below the top one),
+/// offset by half a step so that it is never 0.
 #[inline(always)]
-fn box_muller(h: u64) -> (f32, f32) {
+fn radius_uniform(h: u64) -> f32 {
     const TWO_POW_M31: f32 = 1.0 / 2_147_483_648.0;
+    (((h >> 33) as i32) as f32 + 0.5) * TWO_POW_M31
+}
+
+/// The angle's 24-bit integer n (angle 2 pi n / 2^24) of a pair's word: bits 8..32.
+#[inline(always)]
+fn angle_bits(h: u64) -> i32 {
+    ((h as u32) >> 8) as i32
+}
+
+/// The radius sqrt(-2 ln u1).
+#[inline(always)]
+fn radius(u1: f32) -> f32 {
+    (-2.0 * ln_approx(u1)).sqrt()
+}
+
+/// (cos, sin) of the angle 2 pi n / 2^24, scaled by `r`.
+#[inline(always)]
+fn rotate(r: f32, n: i32) -> (f32, f32) {
     const TWO_POW_M22: f32 = 1.0 / 4_194_304.0;
-    // u1 in (0, 1]: 31 bits, offset by half a step so it is never 0.
-    let u1 = (((h >> 33) as i32) as f32 + 0.5) * TWO_POW_M31;
-    let r = (-2.0 * ln_approx(u1)).sqrt();
-    // Angle 2 pi n / 2^24 with n a 24-bit integer: split n = q 2^22 + f 2^22, q = round(n / 2^22)
-    // in 0..=4 (the quadrant) and f in [-1/2, 1/2); all in integers, so exact.
-    let n = ((h as u32) >> 8) as i32;
+    // Split n = q 2^22 + f 2^22, q = round(n / 2^22) in 0..=4 (the quadrant) and f in
+    // [-1/2, 1/2); all in integers, so exact.
     let q = (n + (1 << 21)) >> 22;
     let f = (n - (q << 22)) as f32 * TWO_POW_M22;
     let (s, c) = sincos_octant(f);
@@ -117,17 +132,76 @@ fn box_muller(h: u64) -> (f32, f32) {
     )
 }
 
+/// Box-Muller on one 64-bit word: the pair (r cos a, r sin a).
+#[cfg(test)]
+#[inline(always)]
+fn box_muller(h: u64) -> (f32, f32) {
+    rotate(radius(radius_uniform(h)), angle_bits(h))
+}
+
+/// Blocks filled together: each pass of [`fill_blocks_body`] runs over this many blocks' pairs,
+/// so that the long dependency chains of the polynomials (18 dependent operations in `ln`)
+/// have enough independent vectors in flight to fill the pipelines (with 8 AVX2 lanes, one
+/// block is only two vectors).
+const GROUP: usize = 2;
+const GROUP_PAIRS: usize = GROUP * PAIRS;
+
+/// `j * golden` for the pairs of a group: the Weyl sums of a group's pairs are its first
+/// pair's plus these (additions instead of a 64-bit multiply per pair, which AVX2 lacks).
+const PAIR_STEPS: [u64; GROUP_PAIRS] = {
+    let mut steps = [0u64; GROUP_PAIRS];
+    let mut j = 0;
+    while j < GROUP_PAIRS {
+        steps[j] = (j as u64).wrapping_mul(GOLDEN);
+        j += 1;
+    }
+    steps
+};
+
 /// Fills whole blocks: `out.len()` is a multiple of [`BLOCK`], starting at block `first_block`.
+/// [`GROUP`] blocks at a time (then one at a time for the rest), in three passes over their
+/// pairs (the words and their uniforms, the radii, the rotations), so that each pass keeps its
+/// few constants in registers and runs many independent vectors; the arithmetic of every value
+/// is that of the tests' `box_muller` on `mix64(key + (p + 1) golden)`, bit for bit.
 #[inline(always)]
 fn fill_blocks_body(key: u64, first_block: u64, out: &mut [f32]) {
     assert_eq!(out.len() % BLOCK, 0, "whole blocks only");
-    for (b, block) in out.chunks_exact_mut(BLOCK).enumerate() {
-        let base = (first_block + b as u64) * PAIRS as u64;
+    let weyl = |block: usize| {
+        let first_pair = (first_block + block as u64) * PAIRS as u64;
+        key.wrapping_add((first_pair + 1).wrapping_mul(GOLDEN))
+    };
+    let mut groups = out.chunks_exact_mut(GROUP * BLOCK);
+    for (g, group) in groups.by_ref().enumerate() {
+        fill_pairs::<GROUP_PAIRS>(weyl(g * GROUP), group);
+    }
+    let done = out.len() / (GROUP * BLOCK) * GROUP;
+    for (b, block) in out[done * BLOCK..].chunks_exact_mut(BLOCK).enumerate() {
+        fill_pairs::<PAIRS>(weyl(done + b), block);
+    }
+}
+
+/// `P` consecutive pairs (whole blocks: `out.len() = 2 P`), the first drawn from Weyl sum
+/// `weyl`.
+#[inline(always)]
+fn fill_pairs<const P: usize>(weyl: u64, out: &mut [f32]) {
+    let mut r = [0.0f32; P];
+    let mut n = [0i32; P];
+    for j in 0..P {
+        let h = mix64(weyl.wrapping_add(PAIR_STEPS[j]));
+        r[j] = radius_uniform(h);
+        n[j] = angle_bits(h);
+    }
+    for r in &mut r {
+        *r = radius(*r);
+    }
+    for ((block, r), n) in out
+        .chunks_exact_mut(BLOCK)
+        .zip(r.chunks_exact(PAIRS))
+        .zip(n.chunks_exact(PAIRS))
+    {
         let (cos_half, sin_half) = block.split_at_mut(PAIRS);
         for l in 0..PAIRS {
-            let counter = base + l as u64 + 1;
-            let h = mix64(key.wrapping_add(counter.wrapping_mul(GOLDEN)));
-            let (c, s) = box_muller(h);
+            let (c, s) = rotate(r[l], n[l]);
             cos_half[l] = c;
             sin_half[l] = s;
         }

@@ -302,5 +302,8 @@ fn the_stream_of_seed_0_is_the_pinned_one() {
             hash = (hash ^ byte as u64).wrapping_mul(0x0000_0100_0000_01B3);
         }
     }
-    assert_eq!(hash, 0x9568_e603_c8ee_1abd, "FNV-1a of the first 2^20 values: {hash:#018x}");
+    assert_eq!(
+        hash, 0x9568_e603_c8ee_1abd,
+        "FNV-1a of the first 2^20 values: {hash:#018x}"
+    );
 }
