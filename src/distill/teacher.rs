@@ -12,8 +12,9 @@ use crate::sampler::{self, Sampler};
 use crate::{Error, Result};
 
 /// Predictions on a batch run as two halves on the network and its twin when the batch's
-/// forward pass does at least this many multiply-adds per weight (each weight is copied to
-/// the twin first). Per example: MNIST CNN 12.9, CIFAR-10 CNN 12.9, FCNN 1.0; so every
+/// forward pass does at least this many multiply-adds per weight (until commit 2531824 each
+/// weight was copied to the twin first; now the twin reads the network's weights, but the
+/// fork-join and the smaller products still have to pay off). Per example: MNIST CNN 12.9, CIFAR-10 CNN 12.9, FCNN 1.0; so every
 /// network's distillation batch of 100 is split, and the evaluation's batches of 1,000.
 /// Measured (criterion, gped_iteration, 2 threads, quiet machine, alternating): FCNN
 /// iteration 2.41-2.85 -> 1.97-2.13 ms with the split (1 thread: 3.50-3.65 -> 3.71-3.87 ms,
@@ -37,9 +38,9 @@ pub(super) enum GradientSplit {
 /// The teacher network, its sampler and the buffers of one step.
 pub struct Teacher {
     pub net: Network,
-    /// A second copy of the network (its weights synchronised each time it is used), so that
-    /// predictions on a large batch, and the sampler's gradient when asked, run as two halves
-    /// on two threads.
+    /// A second instance of the network's layers and buffers, without weights of its own (it
+    /// reads the network's, lent for the pass), so that predictions on a large batch, and
+    /// the sampler's gradient when asked, run as two halves on two threads.
     twin: Network,
     /// Multiply-adds of one example's forward pass.
     macs_per_example: usize,
@@ -62,7 +63,9 @@ impl Teacher {
     ) -> Result<Self> {
         let spec = ModelSpec::teacher(cfg.teacher.arch, cfg.dataset_info().classes);
         let net = build(&spec, init_seed);
-        let twin = build(&spec, init_seed);
+        let mut twin = build(&spec, init_seed);
+        // Never read: the twin runs on the network's weights (`forward_with`).
+        twin.params.values = Vec::new();
         let sampler = sampler::from_config(
             &cfg.sampler,
             cfg.schedule.iterations,
@@ -136,37 +139,43 @@ impl Teacher {
 
     /// The minibatch gradient of the mean NLL (into the network's gradients) and that mean,
     /// from the first half of the `m` gathered examples on the network and the second on the
-    /// twin (synchronised first), concurrently. Each half's mean is weighted by its share of m.
+    /// twin, concurrently; the twin reads the network's weights, not a copy of them. Each
+    /// half's mean is weighted by its share of m.
     fn gradient_in_halves(&mut self, m: usize, iteration: u64) -> f32 {
         let (k, half) = (self.classes, m / 2);
-        self.twin
-            .params
-            .values
-            .copy_from_slice(&self.net.params.values);
         self.twin.params.zero_grads();
         self.twin.reseed(iteration);
-        let (x1, x2) = self.inputs[..m * self.net.input_shape().size()]
-            .split_at(half * self.net.input_shape().size());
+        let size = self.net.input_shape().size();
+        let (x1, x2) = self.inputs[..m * size].split_at(half * size);
         let (l1, l2) = self.labels[..m].split_at(half);
         let (g1, g2) = self.grad[..m * k].split_at_mut(half * k);
-        let half_step = |net: &mut Network, x: &[f32], labels: &[u8], g: &mut [f32]| {
-            let rows = labels.len();
-            let share = rows as f32 / m as f32;
-            let nll = loss::nll(net.forward(x, rows), labels, k, g);
-            if nll.is_finite() {
-                g.iter_mut().for_each(|v| *v *= share);
-                net.backward(x, g, rows);
-            }
-            nll * share
-        };
+        // The weights and both gradient buffers leave their networks for the step (pointer
+        // swaps), so that both halves read the one copy of the weights.
+        let values = std::mem::take(&mut self.net.params.values);
+        let mut grads = std::mem::take(&mut self.net.params.grads);
+        let mut twin_grads = std::mem::take(&mut self.twin.params.grads);
+        let half_step =
+            |net: &mut Network, grads: &mut [f32], x: &[f32], labels: &[u8], g: &mut [f32]| {
+                let rows = labels.len();
+                let share = rows as f32 / m as f32;
+                let nll = loss::nll(net.forward_with(&values, x, rows), labels, k, g);
+                if nll.is_finite() {
+                    g.iter_mut().for_each(|v| *v *= share);
+                    net.backward_with(&values, grads, x, g, rows);
+                }
+                nll * share
+            };
         let (net, twin) = (&mut self.net, &mut self.twin);
         let (a, b) = rayon::join(
-            || half_step(net, x1, l1, g1),
-            || half_step(twin, x2, l2, g2),
+            || half_step(net, &mut grads, x1, l1, g1),
+            || half_step(twin, &mut twin_grads, x2, l2, g2),
         );
-        for (g, t) in net.params.grads.iter_mut().zip(&twin.params.grads) {
+        for (g, t) in grads.iter_mut().zip(&twin_grads) {
             *g += t;
         }
+        self.net.params.values = values;
+        self.net.params.grads = grads;
+        self.twin.params.grads = twin_grads;
         a + b
     }
 
@@ -196,12 +205,14 @@ impl Teacher {
         let half = batch / 2;
         let (x1, x2) = inputs.split_at(half * inputs.len() / batch);
         let (p1, p2) = self.probs[..batch * k].split_at_mut(half * k);
-        twin.params.values.copy_from_slice(&self.net.params.values);
+        // The twin reads the network's weights, lent out for the pass (a pointer swap).
+        let values = std::mem::take(&mut self.net.params.values);
         let net = &mut self.net;
         rayon::join(
-            || loss::softmax_rows(net.forward(x1, half), k, p1),
-            || loss::softmax_rows(twin.forward(x2, batch - half), k, p2),
+            || loss::softmax_rows(net.forward_with(&values, x1, half), k, p1),
+            || loss::softmax_rows(twin.forward_with(&values, x2, batch - half), k, p2),
         );
+        self.net.params.values = values;
         &self.probs[..batch * k]
     }
 }
@@ -252,7 +263,7 @@ mod tests {
         // and the network only, never on the number of threads.
         for arch in [Arch::Fcnn, Arch::MnistCnn] {
             let mut teacher = teacher(arch);
-            // Move the weights off their init, so the twin must be synchronised to agree.
+            // Move the weights off their init, so a twin on any weights but these would disagree.
             teacher
                 .net
                 .params
@@ -276,7 +287,7 @@ mod tests {
 
     #[test]
     fn sampler_gradient_in_halves_equals_the_whole_minibatch_gradient() {
-        // Same minibatch, same weights (moved off their init, so the twin must be synchronised):
+        // Same minibatch, same weights (moved off their init, so a twin on other weights fails):
         // the NLL and every gradient coordinate agree to f32 rounding (1e-5 of the largest
         // coordinate; a missing weight of a half's share would be off by a factor of 2).
         for arch in [Arch::Fcnn, Arch::MnistCnn] {

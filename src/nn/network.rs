@@ -120,6 +120,22 @@ impl Network {
     /// Forward pass of `batch` examples; `input` is `[batch, input_size]`.
     /// Returns the raw outputs `[batch, output_size]`.
     pub fn forward(&mut self, input: &[f32], batch: usize) -> &[f32] {
+        // The values leave the set for the pass (a pointer swap), so that the layers can read
+        // them while the network's buffers are written.
+        let values = std::mem::take(&mut self.params.values);
+        self.forward_with(&values, input, batch);
+        self.params.values = values;
+        self.output(batch)
+    }
+
+    /// [`forward`](Self::forward) on parameter values `values` instead of the network's own:
+    /// those of another network of the same architecture (a twin that runs half a batch on
+    /// the original's weights without copying them). Only the activations are this network's.
+    ///
+    /// # Panics
+    /// If `values` does not hold this network's number of parameters.
+    pub fn forward_with(&mut self, values: &[f32], input: &[f32], batch: usize) -> &[f32] {
+        assert_eq!(values.len(), self.param_count(), "parameter values length");
         assert_eq!(
             input.len(),
             batch * self.shapes[0].size(),
@@ -135,9 +151,15 @@ impl Network {
                 &done[i - 1][..batch * self.shapes[i].size()]
             };
             let y = &mut rest[0][..batch * self.shapes[i + 1].size()];
-            self.layers[i].forward(&self.params.values, x, y, batch, train);
+            self.layers[i].forward(values, x, y, batch, train);
         }
         self.output(batch)
+    }
+
+    /// The number of scalar parameters of the architecture (the end of the last tensor), read
+    /// from the layout, so it holds while the values are lent out.
+    fn param_count(&self) -> usize {
+        self.params.specs.last().map_or(0, |s| s.range().end)
     }
 
     /// The raw outputs of the last forward pass, `[batch, output_size]`.
@@ -152,7 +174,34 @@ impl Network {
     /// `[batch, output_size]`; dL/d params is ADDED to `params.grads` (zero them first with
     /// [`ParamSet::zero_grads`] for a fresh gradient).
     pub fn backward(&mut self, input: &[f32], grad_output: &[f32], batch: usize) {
+        let values = std::mem::take(&mut self.params.values);
+        let mut grads = std::mem::take(&mut self.params.grads);
+        self.backward_with(&values, &mut grads, input, grad_output, batch);
+        self.params.values = values;
+        self.params.grads = grads;
+    }
+
+    /// [`backward`](Self::backward) after [`forward_with`](Self::forward_with) on the same
+    /// `values` and `input`, adding dL/d params to `grads` (both laid out like this
+    /// network's parameters).
+    ///
+    /// # Panics
+    /// If `values` or `grads` does not hold this network's number of parameters.
+    pub fn backward_with(
+        &mut self,
+        values: &[f32],
+        grads: &mut [f32],
+        input: &[f32],
+        grad_output: &[f32],
+        batch: usize,
+    ) {
         let n = self.layers.len();
+        assert_eq!(values.len(), self.param_count(), "parameter values length");
+        assert_eq!(
+            grads.len(),
+            self.param_count(),
+            "parameter gradients length"
+        );
         assert_eq!(
             grad_output.len(),
             batch * self.output_size(),
@@ -173,16 +222,60 @@ impl Network {
             } else {
                 Some(&mut self.grad_in[..batch * self.shapes[i].size()])
             };
-            self.layers[i].backward(
-                &self.params.values,
-                &mut self.params.grads,
-                x,
-                y,
-                dy,
-                dx,
-                batch,
-            );
+            self.layers[i].backward(values, grads, x, y, dy, dx, batch);
             std::mem::swap(&mut self.grad_out, &mut self.grad_in);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Linear, Relu};
+    use rand::{SeedableRng, rngs::SmallRng};
+
+    /// A 6-5-3 network with weights from `seed`.
+    fn net(seed: u64) -> Network {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut ps = ParamSet::new();
+        let fc1 = Linear::new(&mut ps, "fc1", 6, 5);
+        let fc2 = Linear::new(&mut ps, "fc2", 5, 3);
+        fc1.init(&mut ps.values, &mut rng);
+        fc2.init(&mut ps.values, &mut rng);
+        let mut net = Network::new(Shape::flat(6), ps);
+        net.push(fc1);
+        net.push(Relu::new(Shape::flat(5)));
+        net.push(fc2);
+        net
+    }
+
+    #[test]
+    fn a_network_on_another_networks_values_computes_what_that_network_does() {
+        // Bit for bit: the same layers on the same values and inputs, only other buffers.
+        let (mut a, mut b) = (net(1), net(2));
+        let own_b = b.params.values.clone();
+        assert_ne!(a.params.values, own_b);
+        let x: Vec<f32> = (0..4 * 6).map(|i| (i as f32 * 0.37).sin()).collect();
+        let dy: Vec<f32> = (0..4 * 3).map(|i| (i as f32 * 0.71).cos()).collect();
+        let ya = a.forward(&x, 4).to_vec();
+        a.params.zero_grads();
+        a.backward(&x, &dy, 4);
+        let yb = b.forward_with(&a.params.values, &x, 4).to_vec();
+        let mut gb = vec![0.0; a.params.len()];
+        b.backward_with(&a.params.values, &mut gb, &x, &dy, 4);
+        assert_eq!(ya, yb);
+        assert_eq!(a.params.grads, gb);
+        // b's own weights and gradients are untouched; on them it computes something else.
+        assert_eq!(b.params.values, own_b);
+        assert!(b.params.grads.iter().all(|g| *g == 0.0));
+        assert_ne!(b.forward(&x, 4), &ya[..]);
+    }
+
+    #[test]
+    #[should_panic(expected = "parameter values length")]
+    fn values_of_another_architecture_are_refused() {
+        let mut a = net(1);
+        let short = vec![0.0; a.params.len() - 1];
+        a.forward_with(&short, &[0.0; 6], 1);
     }
 }
