@@ -8,6 +8,7 @@ use crate::config::ValidConfig;
 use crate::data::Dataset;
 use crate::model::{ModelSpec, build};
 use crate::nn::{Network, loss};
+use rayon::prelude::*;
 use crate::sampler::{self, Sampler};
 use crate::{Error, Result};
 
@@ -114,11 +115,11 @@ impl Teacher {
         let m = indices.len();
         data.gather_images(indices, &mut self.inputs)?;
         data.gather_labels(indices, &mut self.labels)?;
-        self.net.params.zero_grads();
         self.net.reseed(iteration);
         let nll = if split == GradientSplit::Halves && self.splits(m) {
             self.gradient_in_halves(m, iteration)
         } else {
+            self.net.params.zero_grads();
             let logits = self.net.forward(&self.inputs, m);
             let nll = loss::nll(logits, &self.labels, self.classes, &mut self.grad);
             if nll.is_finite() {
@@ -143,7 +144,6 @@ impl Teacher {
     /// half's mean is weighted by its share of m.
     fn gradient_in_halves(&mut self, m: usize, iteration: u64) -> f32 {
         let (k, half) = (self.classes, m / 2);
-        self.twin.params.zero_grads();
         self.twin.reseed(iteration);
         let size = self.net.input_shape().size();
         let (x1, x2) = self.inputs[..m * size].split_at(half * size);
@@ -158,6 +158,7 @@ impl Teacher {
             |net: &mut Network, grads: &mut [f32], x: &[f32], labels: &[u8], g: &mut [f32]| {
                 let rows = labels.len();
                 let share = rows as f32 / m as f32;
+                grads.fill(0.0);
                 let nll = loss::nll(net.forward_with(&values, x, rows), labels, k, g);
                 if nll.is_finite() {
                     g.iter_mut().for_each(|v| *v *= share);
@@ -170,9 +171,7 @@ impl Teacher {
             || half_step(net, &mut grads, x1, l1, g1),
             || half_step(twin, &mut twin_grads, x2, l2, g2),
         );
-        for (g, t) in grads.iter_mut().zip(&twin_grads) {
-            *g += t;
-        }
+        add_assign_par(&mut grads, &twin_grads);
         self.net.params.values = values;
         self.net.params.grads = grads;
         self.twin.params.grads = twin_grads;
@@ -215,6 +214,15 @@ impl Teacher {
         self.net.params.values = values;
         &self.probs[..batch * k]
     }
+}
+
+/// `sum += other`, split over rayon's threads in long chunks (the twin's half gradient into
+/// the network's: memory-bound, so both cores' bandwidth).
+fn add_assign_par(sum: &mut [f32], other: &[f32]) {
+    const CHUNK: usize = 1 << 15;
+    sum.par_chunks_mut(CHUNK)
+        .zip(other.par_chunks(CHUNK))
+        .for_each(|(s, o)| s.iter_mut().zip(o).for_each(|(s, o)| *s += o));
 }
 
 impl Stateful for Teacher {
