@@ -8,9 +8,9 @@ use crate::config::ValidConfig;
 use crate::data::Dataset;
 use crate::model::{ModelSpec, build};
 use crate::nn::{Network, loss};
-use rayon::prelude::*;
 use crate::sampler::{self, Sampler};
 use crate::{Error, Result};
+use rayon::prelude::*;
 
 /// Predictions on a batch run as two halves on the network and its twin when the batch's
 /// forward pass does at least this many multiply-adds per weight (until commit 2531824 each
