@@ -15,8 +15,9 @@ use rayon::prelude::*;
 /// Predictions on a batch run as two halves on the network and its twin when the batch's
 /// forward pass does at least this many multiply-adds per weight (until commit 2531824 each
 /// weight was copied to the twin first; now the twin reads the network's weights, but the
-/// fork-join and the smaller products still have to pay off). Per example: MNIST CNN 12.9, CIFAR-10 CNN 12.9, FCNN 1.0; so every
-/// network's distillation batch of 100 is split, and the evaluation's batches of 1,000.
+/// fork-join and the smaller products still have to pay off). Per example: MNIST CNN 12.9,
+/// CIFAR-10 CNN 12.9, FCNN 1.0; so every network's distillation batch of 100 is split, and
+/// the evaluation's batches of 1,000.
 /// Measured (criterion, gped_iteration, 2 threads, quiet machine, alternating): FCNN
 /// iteration 2.41-2.85 -> 1.97-2.13 ms with the split (1 thread: 3.50-3.65 -> 3.71-3.87 ms,
 /// the copy for nothing), MNIST CNN 5.85 -> 5.06 ms (an older engine), FCNN teacher's pass
