@@ -170,12 +170,12 @@ fn fill_blocks_body(key: u64, first_block: u64, out: &mut [f32]) {
         let first_pair = (first_block + block as u64) * PAIRS as u64;
         key.wrapping_add((first_pair + 1).wrapping_mul(GOLDEN))
     };
+    let done = out.len() / (GROUP * BLOCK) * GROUP;
     let mut groups = out.chunks_exact_mut(GROUP * BLOCK);
     for (g, group) in groups.by_ref().enumerate() {
         fill_pairs::<GROUP_PAIRS>(weyl(g * GROUP), group);
     }
-    let done = out.len() / (GROUP * BLOCK) * GROUP;
-    for (b, block) in out[done * BLOCK..].chunks_exact_mut(BLOCK).enumerate() {
+    for (b, block) in groups.into_remainder().chunks_exact_mut(BLOCK).enumerate() {
         fill_pairs::<PAIRS>(weyl(done + b), block);
     }
 }

@@ -7,10 +7,10 @@ use crate::base::{StateReader, StateWriter, Stateful};
 use crate::config::ValidConfig;
 use crate::data::Dataset;
 use crate::model::{ModelSpec, build};
+use crate::nn::gemm::{for_each_chunk, parallel_elementwise};
 use crate::nn::{Network, loss};
 use crate::sampler::{self, Sampler};
 use crate::{Error, Result};
-use rayon::prelude::*;
 
 /// Predictions on a batch run as two halves on the network and its twin when the batch's
 /// forward pass does at least this many multiply-adds per weight (until commit 2531824 each
@@ -172,7 +172,7 @@ impl Teacher {
             || half_step(net, &mut grads, x1, l1, g1),
             || half_step(twin, &mut twin_grads, x2, l2, g2),
         );
-        add_assign_par(&mut grads, &twin_grads);
+        add_assign(&mut grads, &twin_grads);
         self.net.params.values = values;
         self.net.params.grads = grads;
         self.twin.params.grads = twin_grads;
@@ -217,13 +217,15 @@ impl Teacher {
     }
 }
 
-/// `sum += other`, split over rayon's threads in long chunks (the twin's half gradient into
-/// the network's: memory-bound, so both cores' bandwidth).
-fn add_assign_par(sum: &mut [f32], other: &[f32]) {
+/// `sum += other`, over the thread pool when long (the twin's half gradient into the
+/// network's: memory-bound, so both cores' bandwidth).
+fn add_assign(sum: &mut [f32], other: &[f32]) {
     const CHUNK: usize = 1 << 15;
-    sum.par_chunks_mut(CHUNK)
-        .zip(other.par_chunks(CHUNK))
-        .for_each(|(s, o)| s.iter_mut().zip(o).for_each(|(s, o)| *s += o));
+    let parallel = parallel_elementwise(sum.len());
+    for_each_chunk(sum, CHUNK, parallel, |(i, s)| {
+        let o = &other[i * CHUNK..i * CHUNK + s.len()];
+        s.iter_mut().zip(o).for_each(|(s, o)| *s += o);
+    });
 }
 
 impl Stateful for Teacher {
