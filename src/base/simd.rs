@@ -9,8 +9,9 @@
 //! [`simd_kernel!`] turns one `#[inline(always)]` plain-Rust body into a kernel compiled once
 //! per level under `#[target_feature]`, with two entry points: `name(..)` runs the widest level
 //! the CPU has, `name_at_level(level, ..)` runs a given level (so the tests can check every level the
-//! machine has against [`Level::Scalar`], the portable path, on every machine). The bodies use
-//! no fused multiply-add, so every level gives the same bits.
+//! machine has against [`Level::Scalar`], the portable path, on every machine). The element-wise
+//! bodies use no fused multiply-add, so every level gives the same bits; the sparse product
+//! (`nn::sparse`) fuses on the x86 SIMD levels, which then agree with each other bit for bit.
 
 /// An instruction-set level, narrowest first (`Scalar < Avx2 < Avx512`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,10 +83,15 @@ impl Level {
 ///
 /// `adam_update(x, g)` runs the body compiled for the widest level the CPU has;
 /// `adam_update_at_level(level, x, g)` runs it at `level` and panics if the CPU lacks that level.
+///
+/// `= body, portable = other_body;` gives [`Level::Scalar`] a body of its own: for a kernel
+/// that fuses multiply-adds on the x86 levels (where FMA is there) but must not call the
+/// software `fmaf` of an x86 build without them (see `nn::sparse`).
 macro_rules! simd_kernel {
     (
         $(#[$meta:meta])*
-        $vis:vis fn $name:ident / $name_at:ident ($($arg:ident: $ty:ty),* $(,)?) = $body:path;
+        $vis:vis fn $name:ident / $name_at:ident ($($arg:ident: $ty:ty),* $(,)?) = $body:path
+        $(, portable = $portable:path)?;
     ) => {
         $(#[$meta])*
         #[inline]
@@ -119,12 +125,23 @@ macro_rules! simd_kernel {
                 // SAFETY: as above.
                 #[cfg(x86_simd)]
                 $crate::base::simd::Level::Avx2 => unsafe { avx2($($arg),*) },
-                _ => $body($($arg),*),
+                _ => $crate::base::simd::last_path!($body $(, $portable)?)($($arg),*),
             }
         }
     };
 }
 pub(crate) use simd_kernel;
+
+/// The last of one or two paths: the portable body of [`simd_kernel!`], when it has one.
+macro_rules! last_path {
+    ($only:path) => {
+        $only
+    };
+    ($first:path, $second:path) => {
+        $second
+    };
+}
+pub(crate) use last_path;
 
 #[cfg(test)]
 mod tests {
