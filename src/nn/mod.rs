@@ -19,6 +19,8 @@ mod pool2x2;
 pub mod prune;
 pub mod relu;
 mod scratch;
+mod sparse;
+mod sparse_grad;
 pub mod speed;
 pub mod weights;
 
