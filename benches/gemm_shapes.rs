@@ -3,7 +3,8 @@
 //! calling thread), and the FCNN's first layer, Linear 784 -> 400 at batch 100, forward plus
 //! backward with and without dL/dx (its GEMMs and the layer's own overhead), and its forward
 //! pass on real MNIST test images (`$GPED_DATA_DIR`; skipped without it), where the layer
-//! skips the pixels' zeros (`nn::sparse`), against the dense GEMM on the same images.
+//! skips the pixels' zeros (`nn::sparse`), against the dense GEMM on the same images (a
+//! default build on an AVX-512 CPU declines that path: measure it with --no-default-features).
 
 #[path = "common/machine.rs"]
 mod machine;

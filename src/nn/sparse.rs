@@ -8,7 +8,8 @@
 //! bits whatever the batch, the panel or the tile (tested), and within f32 rounding of the
 //! dense product.
 //!
-//! [`matmul_sparse_x`] declines (returns false, writes nothing) when the input is too dense
+//! [`matmul_sparse_x`] declines (returns false, writes nothing) on a CPU with AVX-512, whose
+//! dense GEMM is faster ([`worth_it`]), and when the input is too dense
 //! to gain: more than [`MAX_DENSITY`] of the entries of its first [`DENSITY_ROWS`] rows
 //! nonzero, or panels that walk more than [`MAX_PANEL_DENSITY`] of the columns
 //! (Fashion-MNIST, noisy inputs, hidden activations). A weight whose column of x is all zeros
@@ -64,7 +65,17 @@ pub(crate) fn matmul_sparse_x(
     n: usize,
     k: usize,
 ) -> bool {
-    matmul_sparse_x_at_level(Level::detected(), scratch, y, x, w, (m, n, k))
+    let level = Level::detected();
+    worth_it(level) && matmul_sparse_x_at_level(level, scratch, y, x, w, (m, n, k))
+}
+
+/// Whether the sparse products pay at `level`: not with AVX-512, whose dense GEMM does twice
+/// AVX2's multiply-adds per cycle. Measured on an Intel Xeon (family 6, model 207), FCNN
+/// loop of `benches/pytorch/gped_loop.toml`: burn-in 1.78 / 1.83 -> 2.11 / 2.08 ms per
+/// iteration and the 10k test pass 36 / 38 -> 39 / 40 ms with them, where on the AVX2 path
+/// they took the test pass from 72 to 49-54 ms.
+pub(crate) fn worth_it(level: Level) -> bool {
+    level < Level::Avx512
 }
 
 /// [`matmul_sparse_x`] at a given SIMD level; `shape` is (m, n, k).
@@ -146,7 +157,8 @@ pub(crate) fn sparse_enough(x: &[f32], (m, k): (usize, usize), rows: usize, grou
             pairs += 1;
             kept += panel
                 .chunks_exact(k)
-                .any(|row| row[c0..c0 + width].iter().any(|&v| v != 0.0)) as usize;
+                .any(|row| row[c0..c0 + width].iter().any(|&v| v != 0.0))
+                as usize;
         }
     }
     kept as f64 <= MAX_PANEL_DENSITY * pairs as f64

@@ -5,13 +5,14 @@
 //! sum of its nonzero terms in ascending row order, one fused multiply-add at a time (a term
 //! with an exact 0 in x adds nothing but, at most, the sign of a zero sum): the same bits
 //! whatever the blocks, and within f32 rounding of the dense `dY^T x`. Declines (returns
-//! false, writes nothing) on dense inputs, as the forward product ([`sparse_enough`]), and
+//! false, writes nothing) with AVX-512 and on dense inputs, as the forward product
+//! ([`worth_it`], [`sparse_enough`]), and
 //! when more than [`MAX_PANEL_DENSITY`] of the (row, block) pairs are nonzero.
 
 use rayon::prelude::*;
 
 use super::gemm::{PARALLEL_MIN_MACS, threads};
-use super::sparse::{MAX_PANEL_DENSITY, sparse_enough};
+use super::sparse::{MAX_PANEL_DENSITY, sparse_enough, worth_it};
 use crate::base::simd::{Level, simd_kernel};
 
 /// Columns of x per block: one AVX2 vector. A block of 8 MNIST pixels is nonzero in 39% of
@@ -43,7 +44,8 @@ pub(crate) fn matmul_sparse_x_grad(
     x: &[f32],
     (m, n, k): (usize, usize, usize),
 ) -> bool {
-    matmul_sparse_x_grad_at_level(Level::detected(), scratch, dw, dy, x, (m, n, k))
+    let level = Level::detected();
+    worth_it(level) && matmul_sparse_x_grad_at_level(level, scratch, dw, dy, x, (m, n, k))
 }
 
 /// [`matmul_sparse_x_grad`] at a given SIMD level.
