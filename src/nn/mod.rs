@@ -21,6 +21,8 @@ pub mod relu;
 mod scratch;
 mod sparse;
 mod sparse_grad;
+#[cfg(test)]
+mod sparse_test_support;
 pub mod speed;
 pub mod weights;
 

@@ -295,17 +295,40 @@ fn panel_body<const FUSED: bool>(
         for (&c, v) in cols.iter().zip(vals.chunks_exact(ROWS)) {
             // SAFETY: c < k (asserted above) and the tile holds k * LANES values.
             let wc = unsafe { &*tile.as_ptr().add(c as usize * LANES).cast::<[f32; LANES]>() };
-            for (acc_r, &a) in acc.iter_mut().zip(v) {
-                for (s, &b) in acc_r.iter_mut().zip(wc) {
-                    *s = if FUSED { a.mul_add(b, *s) } else { a * b + *s };
-                }
-            }
+            outer_add::<FUSED, ROWS, LANES>(&mut acc, v, wc);
         }
         let (j0, width) = (t * LANES, LANES.min(n - t * LANES));
-        for (r, acc_r) in acc.iter().enumerate().take(rows) {
-            for (dst, s) in y[r * n + j0..][..width].iter_mut().zip(acc_r) {
-                *dst += s;
-            }
+        add_tile(y, (n, j0), (rows, width), &acc);
+    }
+}
+
+/// `acc[r][l] += a[r] * b[l]`: one column's outer product into a tile of accumulators, fused
+/// or not (the inner step of both sparse kernels).
+#[inline(always)]
+pub(crate) fn outer_add<const FUSED: bool, const R: usize, const L: usize>(
+    acc: &mut [[f32; L]; R],
+    a: &[f32],
+    b: &[f32],
+) {
+    for (acc_r, &a) in acc.iter_mut().zip(a) {
+        for (s, &b) in acc_r.iter_mut().zip(b) {
+            *s = if FUSED { a.mul_add(b, *s) } else { a * b + *s };
+        }
+    }
+}
+
+/// `dst[r * stride + offset + l] += acc[r][l]` for the first `rows` rows and `width` lanes:
+/// a finished tile into a row-major matrix.
+#[inline(always)]
+pub(crate) fn add_tile<const R: usize, const L: usize>(
+    dst: &mut [f32],
+    (stride, offset): (usize, usize),
+    (rows, width): (usize, usize),
+    acc: &[[f32; L]; R],
+) {
+    for (r, acc_r) in acc.iter().enumerate().take(rows) {
+        for (d, s) in dst[r * stride + offset..][..width].iter_mut().zip(acc_r) {
+            *d += s;
         }
     }
 }

@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{PARALLEL_MIN_MACS, threads};
-use super::sparse::{MAX_PANEL_DENSITY, sparse_enough, worth_it};
+use super::sparse::{MAX_PANEL_DENSITY, add_tile, outer_add, sparse_enough, worth_it};
 use crate::base::simd::{Level, simd_kernel};
 
 /// Columns of x per block: one AVX2 vector. A block of 8 MNIST pixels is nonzero in 39% of
@@ -222,18 +222,10 @@ fn blocks_loop<const FUSED: bool>(
         let block_vals = &vals[range[0] * BLOCK..range[1] * BLOCK];
         for (&i, xv) in block_rows.iter().zip(block_vals.chunks_exact(BLOCK)) {
             let d = dy_units(i as usize * n + j0);
-            for (acc_u, &a) in acc.iter_mut().zip(&d) {
-                for (s, &v) in acc_u.iter_mut().zip(xv) {
-                    *s = if FUSED { a.mul_add(v, *s) } else { a * v + *s };
-                }
-            }
+            outer_add::<FUSED, UNITS, BLOCK>(&mut acc, &d, xv);
         }
         let (c0, width) = (b * BLOCK, BLOCK.min(k - b * BLOCK));
-        for (u, acc_u) in acc.iter().enumerate().take(units) {
-            for (dst, s) in dw[u * k + c0..][..width].iter_mut().zip(acc_u) {
-                *dst += s;
-            }
-        }
+        add_tile(dw, (k, c0), (units, width), &acc);
     }
 }
 

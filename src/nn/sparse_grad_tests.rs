@@ -2,26 +2,7 @@
 //! batches, and the inputs it must decline.
 
 use super::*;
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-
-/// `x [m, k]` with each entry nonzero (uniform in [-1, 1]) with probability `density` inside
-/// the columns `from..` (the columns before are blank in every row, like an image's border).
-fn sparse_input(rng: &mut SmallRng, m: usize, k: usize, density: f64, from: usize) -> Vec<f32> {
-    (0..m * k)
-        .map(|i| {
-            if i % k >= from && rng.random_bool(density) {
-                rng.random_range(-1.0..1.0)
-            } else {
-                0.0
-            }
-        })
-        .collect()
-}
-
-fn uniform(rng: &mut SmallRng, len: usize) -> Vec<f32> {
-    (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
-}
+use crate::nn::sparse_test_support::{fused_levels, rng, sparse_input, uniform};
 
 /// `dw0 + dy^T x` by the definition, in f64 (the independent reference).
 fn reference(dw0: &[f32], dy: &[f32], x: &[f32], (m, n, k): (usize, usize, usize)) -> Vec<f64> {
@@ -56,7 +37,7 @@ fn gradient(
 fn every_level_matches_the_f64_definition() {
     // n not a multiple of UNITS (a short last panel of units), k not a multiple of BLOCK (a
     // short last block), k < BLOCK, and the FCNN's first layer on an SGLD minibatch half.
-    let mut rng = SmallRng::seed_from_u64(21);
+    let mut rng = rng(21);
     for &(m, n, k, from) in &[
         (13, 17, 37, 3),
         (5, 2, 7, 0),
@@ -84,7 +65,7 @@ fn every_level_matches_the_f64_definition() {
 fn fused_levels_give_the_sequential_sum_of_the_nonzero_terms_bit_for_bit() {
     // The definition the module doc states: dw0 + (the f32 chain of fused multiply-adds over
     // the rows with a nonzero x, in ascending order, from 0), computed here entry by entry.
-    let mut rng = SmallRng::seed_from_u64(22);
+    let mut rng = rng(22);
     let (m, n, k) = (20, 14, 40);
     let x = sparse_input(&mut rng, m, k, 0.04, 5);
     let (dy, dw0) = (uniform(&mut rng, m * n), uniform(&mut rng, n * k));
@@ -97,8 +78,7 @@ fn fused_levels_give_the_sequential_sum_of_the_nonzero_terms_bit_for_bit() {
             dw0[e] + chain
         })
         .collect();
-    for level in Level::available().filter(|&l| l > Level::Scalar || !cfg!(target_arch = "x86_64"))
-    {
+    for level in fused_levels() {
         let got = gradient(level, &dw0, &dy, &x, (m, n, k));
         for (e, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(
@@ -112,7 +92,7 @@ fn fused_levels_give_the_sequential_sum_of_the_nonzero_terms_bit_for_bit() {
 
 #[test]
 fn dense_inputs_are_declined_and_leave_dw_untouched() {
-    let mut rng = SmallRng::seed_from_u64(23);
+    let mut rng = rng(23);
     let (m, n, k) = (12, 10, 64);
     let dy = uniform(&mut rng, m * n);
     let dw0 = uniform(&mut rng, n * k);
