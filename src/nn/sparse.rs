@@ -17,9 +17,8 @@
 //! infinity in x does). The layer's weight gradient, `dW += dY^T x`, skips x's zeros the same
 //! way (`sparse_grad`).
 
-use rayon::prelude::*;
-
-use super::gemm::{PARALLEL_MIN_MACS, threads};
+use super::gemm::{PARALLEL_MIN_MACS, for_each_chunk, threads};
+use super::scratch::prefix;
 use crate::base::simd::{Level, simd_kernel};
 
 /// Rows of x per panel: the columns a panel walks are the union of its rows' nonzeros.
@@ -41,7 +40,7 @@ pub(crate) const MAX_PANEL_DENSITY: f64 = 0.6;
 pub(crate) struct SparseScratch {
     /// W^T in tiles: `[n / LANES (rounded up)][k][LANES]`, zero past `n`.
     packed_w: Vec<f32>,
-    /// The columns every panel walks, panel after panel.
+    /// The columns every panel walks, panel after panel (past `starts`' last: stale).
     cols: Vec<u32>,
     /// `[cols.len()][ROWS]`: the panel's rows at each of its columns (0 for a short last panel).
     vals: Vec<f32>,
@@ -129,11 +128,7 @@ pub(crate) fn matmul_sparse_x_at_level(
             k,
         );
     };
-    if parallel {
-        y.par_chunks_mut(ROWS * n).enumerate().for_each(run);
-    } else {
-        y.chunks_mut(ROWS * n).enumerate().for_each(run);
-    }
+    for_each_chunk(y, ROWS * n, parallel, run);
     true
 }
 
@@ -176,10 +171,11 @@ fn gather_panels(scratch: &mut SparseScratch, x: &[f32], m: usize, k: usize) -> 
         ..
     } = scratch;
     let panels = m.div_ceil(ROWS);
-    // Room for every column of every panel; cut to what was walked at the end.
-    cols.resize(panels * k, 0);
-    vals.resize(panels * k * ROWS, 0.0);
-    panel_t.resize(k * ROWS, 0.0);
+    // Room for every column of every panel (grown once: a resize after cutting to what was
+    // walked refilled ~60% of it with zeros at every call); `starts` says what was written.
+    let cols = prefix(cols, panels * k);
+    let vals = prefix(vals, panels * k * ROWS);
+    let panel_t = prefix(panel_t, k * ROWS);
     starts.clear();
     starts.push(0);
     let mut walked = 0;
@@ -204,8 +200,6 @@ fn gather_panels(scratch: &mut SparseScratch, x: &[f32], m: usize, k: usize) -> 
         }
         starts.push(walked);
     }
-    cols.truncate(walked);
-    vals.truncate(walked * ROWS);
     walked
 }
 
@@ -231,12 +225,7 @@ fn pack_w_transposed(packed: &mut Vec<f32>, w: &[f32], n: usize, k: usize, paral
             }
         }
     };
-    let packed = &mut packed[..tiles * k * LANES];
-    if parallel {
-        packed.par_chunks_mut(k * LANES).enumerate().for_each(pack);
-    } else {
-        packed.chunks_mut(k * LANES).enumerate().for_each(pack);
-    }
+    for_each_chunk(&mut packed[..tiles * k * LANES], k * LANES, parallel, pack);
 }
 
 simd_kernel! {

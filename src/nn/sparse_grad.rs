@@ -9,9 +9,8 @@
 //! ([`worth_it`], [`sparse_enough`]), and
 //! when more than [`MAX_PANEL_DENSITY`] of the (row, block) pairs are nonzero.
 
-use rayon::prelude::*;
-
-use super::gemm::{PARALLEL_MIN_MACS, threads};
+use super::gemm::{PARALLEL_MIN_MACS, for_each_chunk, threads};
+use super::scratch::prefix;
 use super::sparse::{MAX_PANEL_DENSITY, add_tile, outer_add, sparse_enough, worth_it};
 use crate::base::simd::{Level, simd_kernel};
 
@@ -82,8 +81,8 @@ pub(crate) fn matmul_sparse_x_grad_at_level(
         return false;
     }
     let blocks = Blocks {
-        rows: &scratch.rows,
-        vals: &scratch.vals,
+        rows: &scratch.rows[..kept],
+        vals: &scratch.vals[..kept * BLOCK],
         starts: &scratch.starts,
     };
     // At most AVX2: compiled for AVX-512, the compiler vectorises the 8-lane body across the
@@ -94,11 +93,8 @@ pub(crate) fn matmul_sparse_x_grad_at_level(
         units_gradient_at_level(level, dw_units, dy, p * UNITS, (n, k), blocks);
     };
     // Split across threads where the dense GEMM would be (as the forward product).
-    if threads() > 1 && m * n * k >= PARALLEL_MIN_MACS {
-        dw.par_chunks_mut(UNITS * k).enumerate().for_each(run);
-    } else {
-        dw.chunks_mut(UNITS * k).enumerate().for_each(run);
-    }
+    let parallel = threads() > 1 && m * n * k >= PARALLEL_MIN_MACS;
+    for_each_chunk(dw, UNITS * k, parallel, run);
     true
 }
 
@@ -107,9 +103,10 @@ pub(crate) fn matmul_sparse_x_grad_at_level(
 fn gather_blocks(scratch: &mut SparseGradScratch, x: &[f32], m: usize, k: usize) -> usize {
     let SparseGradScratch { rows, vals, starts } = scratch;
     let blocks = k.div_ceil(BLOCK);
-    // Room for every row in every block; cut to what was kept at the end.
-    rows.resize(blocks * m, 0);
-    vals.resize(blocks * m * BLOCK, 0.0);
+    // Room for every row in every block (grown once, as in the forward product's gathering);
+    // `starts` says what was written.
+    let rows = prefix(rows, blocks * m);
+    let vals = prefix(vals, blocks * m * BLOCK);
     starts.clear();
     starts.push(0);
     let mut kept = 0;
@@ -126,8 +123,6 @@ fn gather_blocks(scratch: &mut SparseGradScratch, x: &[f32], m: usize, k: usize)
         }
         starts.push(kept);
     }
-    rows.truncate(kept);
-    vals.truncate(kept * BLOCK);
     kept
 }
 

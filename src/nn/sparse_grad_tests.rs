@@ -116,3 +116,27 @@ fn dense_inputs_are_declined_and_leave_dw_untouched() {
         assert_eq!(dw, dw0);
     }
 }
+
+#[test]
+fn a_scratch_reused_after_a_larger_batch_gives_the_same_bits_as_a_fresh_one() {
+    // The buffers keep stale entries past what a smaller call writes; they must not be read.
+    let mut rng = rng(24);
+    let (n, k) = (14, 40);
+    let mut scratch = SparseGradScratch::default();
+    for m in [30, 7] {
+        let x = sparse_input(&mut rng, m, k, 0.04, 5);
+        let (dy, dw0) = (uniform(&mut rng, m * n), uniform(&mut rng, n * k));
+        let mut reused = dw0.clone();
+        let level = Level::Scalar;
+        assert!(matmul_sparse_x_grad_at_level(
+            level,
+            &mut scratch,
+            &mut reused,
+            &dy,
+            &x,
+            (m, n, k)
+        ));
+        let fresh = gradient(level, &dw0, &dy, &x, (m, n, k));
+        assert_eq!(reused, fresh, "m = {m}");
+    }
+}

@@ -170,3 +170,27 @@ fn a_nan_in_the_input_reaches_the_output() {
         assert!(y[..2 * n].iter().all(|&v| v == 0.0), "{level:?}");
     }
 }
+
+#[test]
+fn a_scratch_reused_after_a_larger_batch_gives_the_same_bits_as_a_fresh_one() {
+    // The buffers keep stale entries past what a smaller call writes; they must not be read.
+    let mut rng = rng(10);
+    let (n, k) = (21, 90);
+    let w = uniform(&mut rng, n * k);
+    let mut scratch = SparseScratch::default();
+    for m in [40, 9] {
+        let x = sparse_input(&mut rng, m, k, 0.06, 10);
+        let y0 = uniform(&mut rng, m * n);
+        let mut reused = y0.clone();
+        let level = Level::Scalar;
+        assert!(matmul_sparse_x_at_level(
+            level,
+            &mut scratch,
+            &mut reused,
+            &x,
+            &w,
+            (m, n, k)
+        ));
+        assert_eq!(reused, product(level, &y0, &x, &w, m, n, k), "m = {m}");
+    }
+}
